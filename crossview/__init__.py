@@ -1,0 +1,66 @@
+"""crossview: Cross View Fusion for 3D Human Pose Estimation (Qiu et al., ICCV 2019).
+
+A thin library behind an executable book. Units are millimetres and pixels; the
+world frame has ``z`` up. Arrays may be NumPy arrays or torch tensors, and
+functions return the kind they were given.
+
+>>> import crossview as cv
+>>> cams = cv.load_rig("h36m")
+>>> scenes = cv.make_scenes(10, cams, seed=0)
+>>> uv = cams[0].project(scenes.joints3d[0])      # (17, 2) pixels
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .camera import Camera, list_rigs, load_rig, ring_rig
+from .heatmap import (
+    apply_affine,
+    bounding_box,
+    crop_affine,
+    find_peaks,
+    heatmap_to_image,
+    image_to_heatmap,
+    invert_affine,
+    render_heatmaps,
+)
+from .metrics import jdr, mpjpe
+from .skeleton import LIMB_PRIOR, SKELETON
+from .synth import Scenes, make_scenes
+
+__version__ = "0.1.0"
+
+# Names that live in modules with heavier imports (torch, numba) load on first use.
+_LAZY = {
+    "fundamental_matrix": "epipolar",
+    "epipolar_fusion": "fusion",
+    "LearnedFusion": "fusion",
+    "triangulate": "triangulate",
+    "psm": "psm",
+    "rpsm": "rpsm",
+}
+
+_SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
+               "triangulate", "psm", "rpsm", "kernels", "nets", "datasets", "bench", "cli"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'crossview' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
+
+__all__ = [
+    "Camera", "load_rig", "ring_rig", "list_rigs", "SKELETON", "LIMB_PRIOR", "Scenes",
+    "make_scenes", "render_heatmaps", "crop_affine", "bounding_box", "apply_affine",
+    "invert_affine", "image_to_heatmap", "heatmap_to_image", "find_peaks", "mpjpe", "jdr",
+    *_LAZY,
+]

@@ -1,0 +1,7 @@
+"""``python -m crossview``: see :mod:`crossview.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

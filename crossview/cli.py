@@ -1,0 +1,88 @@
+"""The command line: ``python -m crossview <command> ...``.
+
+Each command is a module in :mod:`crossview.commands` with a ``register(subparsers)``
+function; they are discovered at start-up, so adding a command means adding one
+file. Commands print human-readable tables, or JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m crossview",
+        description="Cross View Fusion for 3D Human Pose Estimation: data, training, "
+                    "evaluation and benchmarks from the command line.")
+    sub = parser.add_subparsers(dest="command", metavar="command", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------------- output helpers
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print machine-readable JSON instead of a table")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def emit_json(result: dict) -> None:
+    """Print ``result`` as indented JSON (NumPy values converted, NaN as null)."""
+    print(json.dumps(_jsonable(result), indent=2))
+
+
+def format_table(rows: Sequence[Sequence], header: Sequence[str], floatfmt: str = ".2f") -> str:
+    """A plain-text table: numbers right-aligned, text left-aligned."""
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return format(float(v), floatfmt)
+        return str(v)
+
+    numeric = [all(isinstance(r[i], (int, float, np.number)) for r in rows) if rows else False
+               for i in range(len(header))]
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(str(h))] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
+
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w)
+                         for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    out = [fmt([str(h) for h in header]), "  ".join("-" * w for w in widths)]
+    out += [fmt(r) for r in body]
+    return "\n".join(out)

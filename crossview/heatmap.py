@@ -1,0 +1,162 @@
+"""Joint heatmaps: Gaussian rendering, crop affines, and sub-pixel peak finding.
+
+Heatmaps are ``(V, J, H, W)`` (or with any leading batch dimensions). Heatmap pixel
+``(i, j)`` (row, column) has its centre at heatmap coordinates ``x = j, y = i``; so
+a heatmap covers ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``. Each view has an affine
+``A`` of shape ``(2, 3)`` mapping image pixels to heatmap pixels:
+``[x_h, y_h] = A @ [u, v, 1]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._array import ArrayLike, concat, is_torch, like, xp
+from ._validate import as_float_array, check_positive
+
+
+def _size(size) -> tuple[int, int]:
+    if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
+        raise ValueError(f"heatmap size must be (H, W) with positive entries, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0,
+                    amplitude: ArrayLike | None = None):
+    """Gaussian blobs at ``points`` ``(..., 2)`` (heatmap px) -> heatmaps ``(..., H, W)``.
+
+    ``exp(-((x - px)^2 + (y - py)^2) / (2 sigma^2))`` scaled by ``amplitude``
+    ``(...)`` (default 1; 0 leaves the map empty). NumPy input gives float32.
+    """
+    H, W = _size(size)
+    sigma = check_positive(sigma, "sigma")
+    points = as_float_array(points, "points", trailing=(2,))
+    m = xp(points)
+    xs = like(np.arange(W), points)
+    ys = like(np.arange(H), points)
+    gx = m.exp(-((xs - points[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., W)
+    gy = m.exp(-((ys - points[..., 1:2]) ** 2) / (2 * sigma**2))  # (..., H)
+    if amplitude is not None:
+        gy = gy * like(amplitude, points)[..., None]
+    if not is_torch(points):  # the outer product dominates: do it in float32
+        gx, gy = gx.astype(np.float32), gy.astype(np.float32)
+    return gy[..., :, None] * gx[..., None, :]
+
+
+# ---------------------------------------------------------------------- crops and affines
+def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
+    """Box around 2D points ``(..., P, 2)``: centre ``(..., 2)`` and size ``(..., 2)``.
+
+    The tight box is scaled by ``margin`` and then widened or heightened to the
+    ``aspect`` ratio width / height (the heatmap's ``W / H``).
+    """
+    points = as_float_array(points, "points", trailing=(None, 2))
+    if is_torch(points):
+        lo, hi = points.amin(-2), points.amax(-2)
+    else:
+        lo, hi = points.min(-2), points.max(-2)
+    center = (lo + hi) / 2
+    size = (hi - lo) * margin
+    m = xp(size)
+    w = m.maximum(size[..., 0], size[..., 1] * aspect)
+    return center, m.stack([w, w / aspect], -1)
+
+
+def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int]):
+    """Affine ``(..., 2, 3)`` mapping an image crop onto a heatmap.
+
+    ``center`` ``(..., 2)`` and ``size`` ``(..., 2)`` (width, height) describe the crop in
+    image pixels; the crop's edges map onto the heatmap's outer pixel edges, so
+    ``x_h = (u - c_u + w / 2) * W / w - 1/2``.
+    """
+    H, W = _size(heatmap_size)
+    center = as_float_array(center, "center", trailing=(2,))
+    size = as_float_array(size, "size", trailing=(2,))
+    m = xp(center)
+    sx, sy = W / size[..., 0], H / size[..., 1]
+    zero = m.zeros_like(sx)
+    row0 = m.stack([sx, zero, (size[..., 0] / 2 - center[..., 0]) * sx - 0.5], -1)
+    row1 = m.stack([zero, sy, (size[..., 1] / 2 - center[..., 1]) * sy - 0.5], -1)
+    return m.stack([row0, row1], -2)
+
+
+def apply_affine(A: ArrayLike, points: ArrayLike):
+    """Apply affines ``(..., 2, 3)`` to points ``(..., P, 2)`` -> ``(..., P, 2)``.
+
+    The batch dimensions of ``A`` broadcast against those of ``points`` (without ``P``).
+    """
+    A = as_float_array(A, "A", trailing=(2, 3))
+    points = as_float_array(points, "points", trailing=(2,))
+    A = like(A, points)
+    # (..., P, 1, 2) * (..., 1, 2, 2) summed over the last axis is A[:, :2] @ p per point.
+    return (points[..., :, None, :] * A[..., None, :, :2]).sum(-1) + A[..., None, :, 2]
+
+
+def invert_affine(A: ArrayLike):
+    """Inverse of affines ``(..., 2, 3)``, also ``(..., 2, 3)``."""
+    A = as_float_array(A, "A", trailing=(2, 3))
+    m = xp(A)
+    M, b = A[..., :2], A[..., 2:]
+    Minv = m.linalg.inv(M)
+    return concat([Minv, -Minv @ b], -1)
+
+
+def image_to_heatmap(points: ArrayLike, affines: ArrayLike):
+    """Image pixels ``(..., P, 2)`` -> heatmap pixels, with affines ``(..., 2, 3)``."""
+    return apply_affine(affines, points)
+
+
+def heatmap_to_image(points: ArrayLike, affines: ArrayLike):
+    """Heatmap pixels ``(..., P, 2)`` -> image pixels, with affines ``(..., 2, 3)``."""
+    return apply_affine(invert_affine(affines), points)
+
+
+# ---------------------------------------------------------------------- peaks
+def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
+    """Locate the maximum of each heatmap ``(..., H, W)``.
+
+    Returns ``(coords, values)``: ``coords`` ``(..., 2)`` as heatmap ``(x, y)`` and
+    ``values`` ``(...)`` the heatmap value at the arg-max pixel. With ``subpixel``
+    each axis is refined by the vertex of the parabola through the logarithms of
+    the arg-max and its two neighbours; for a Gaussian blob this is exact, since
+    the log of a Gaussian is a quadratic. Peaks on the border are not refined
+    along the axis that leaves the map.
+    """
+    heatmaps = as_float_array(heatmaps, "heatmaps", trailing=(None, None))
+    m = xp(heatmaps)
+    H, W = heatmaps.shape[-2:]
+    flat = heatmaps.reshape(*heatmaps.shape[:-2], H * W)
+    idx = flat.argmax(-1)
+    if is_torch(flat):
+        values = flat.gather(-1, idx[..., None])[..., 0]
+    else:
+        values = np.take_along_axis(flat, idx[..., None], -1)[..., 0]
+    iy, ix = idx // W, idx % W
+    x, y = ix.to(heatmaps.dtype) if is_torch(ix) else ix.astype(np.float64), \
+        iy.to(heatmaps.dtype) if is_torch(iy) else iy.astype(np.float64)
+    if subpixel:
+        def at(dy, dx):
+            yy = m.clip(iy + dy, 0, H - 1)
+            xx = m.clip(ix + dx, 0, W - 1)
+            j = (yy * W + xx)[..., None]
+            if is_torch(flat):
+                v = flat.gather(-1, j)[..., 0]
+            else:
+                v = np.take_along_axis(flat, j, -1)[..., 0]
+            return m.log(m.clip(v, eps, None))
+
+        c = at(0, 0)
+        for axis, (lo, hi), inside in (
+            ("x", (at(0, -1), at(0, 1)), (ix > 0) & (ix < W - 1)),
+            ("y", (at(-1, 0), at(1, 0)), (iy > 0) & (iy < H - 1)),
+        ):
+            curv = lo - 2 * c + hi
+            ok = inside & (curv < 0)
+            safe = m.where(ok, curv, -m.ones_like(curv))
+            off = m.clip(0.5 * (lo - hi) / safe, -0.5, 0.5)
+            off = m.where(ok, off, m.zeros_like(off))
+            if axis == "x":
+                x = x + off
+            else:
+                y = y + off
+    return m.stack([x, y], -1), values

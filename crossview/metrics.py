@@ -1,0 +1,60 @@
+"""Evaluation metrics of the paper: MPJPE (3D, mm) and JDR (2D, %)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._array import ArrayLike, to_numpy
+from ._validate import as_float_array
+
+
+def joint_errors(pred: ArrayLike, gt: ArrayLike) -> np.ndarray:
+    """Euclidean error of every joint, ``(..., J, D)`` x2 -> ``(..., J)`` as NumPy."""
+    pred = to_numpy(as_float_array(pred, "pred", trailing=(None, None), finite=False))
+    gt = to_numpy(as_float_array(gt, "gt", trailing=(None, None)))
+    if pred.shape != gt.shape:
+        raise ValueError(f"pred and gt must have the same shape, got {pred.shape} and {gt.shape}")
+    return np.linalg.norm(pred - gt, axis=-1)
+
+
+def mpjpe(pred: ArrayLike, gt: ArrayLike, per_joint: bool = False):
+    """Mean per-joint position error (mm) of poses ``(..., J, 3)``.
+
+    Returns a float, or the mean over all leading dimensions per joint ``(J,)``
+    when ``per_joint``. A non-finite prediction counts as an infinite error.
+    """
+    err = joint_errors(pred, gt)
+    err = np.where(np.isfinite(err), err, np.inf)
+    if per_joint:
+        return err.reshape(-1, err.shape[-1]).mean(0)
+    return float(err.mean())
+
+
+def jdr(pred2d: ArrayLike, gt2d: ArrayLike, head_sizes: ArrayLike, threshold: float = 0.5,
+        mask: ArrayLike | None = None, per_joint: bool = False):
+    """Joint detection rate (%): share of joints within ``threshold`` head sizes of the truth.
+
+    ``pred2d`` and ``gt2d`` are ``(..., J, 2)`` pixels; ``head_sizes`` (pixels)
+    broadcasts against ``(...)``. The paper (following its official code) takes the
+    head size as a tenth of the crop width and counts a joint as detected when it
+    lies within half of it. ``mask`` ``(..., J)`` restricts the count (e.g. to
+    occluded joints). Returns a float, or ``(J,)`` with ``per_joint`` (NaN where a
+    joint has no entries under the mask).
+    """
+    err = joint_errors(pred2d, gt2d)
+    hs = np.asarray(to_numpy(head_sizes), dtype=np.float64)
+    try:
+        limit = threshold * np.broadcast_to(hs[..., None], err.shape)
+    except ValueError:
+        raise ValueError(f"head_sizes of shape {hs.shape} does not broadcast against the "
+                         f"leading dimensions {err.shape[:-1]} of pred2d") from None
+    detected = err <= limit
+    m = np.ones_like(detected) if mask is None else np.broadcast_to(to_numpy(mask).astype(bool),
+                                                                      detected.shape)
+    if per_joint:
+        d = detected.reshape(-1, err.shape[-1])
+        mm = m.reshape(-1, err.shape[-1])
+        with np.errstate(invalid="ignore"):
+            return 100.0 * (d & mm).sum(0) / mm.sum(0)
+    n = m.sum()
+    return float(100.0 * (detected & m).sum() / n) if n else float("nan")

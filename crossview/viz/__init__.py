@@ -1,0 +1,16 @@
+"""Plotting helpers used by the chapters (matplotlib for static figures, plotly for 3D
+and for figures with sliders that stay interactive in the published HTML book).
+
+One module per topic; everything is re-exported here.
+"""
+
+from .book import use_book_renderer
+from .scene import draw_heatmap_overlay, draw_skeleton_2d, rig_figure, skeleton_traces
+
+__all__ = [
+           "draw_heatmap_overlay",
+           "draw_skeleton_2d",
+           "rig_figure",
+           "skeleton_traces",
+           "use_book_renderer",
+]

@@ -1,0 +1,141 @@
+"""Cameras, skeletons and heatmaps: the pictures of chapter 1 and after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..camera import Camera
+from ..skeleton import SKELETON
+
+#: Colours by body side, used consistently in every figure.
+SIDE_COLORS = {"right": "#d62728", "left": "#1f77b4", "center": "#2ca02c"}
+
+
+def joint_side(j: int) -> str:
+    """'right', 'left' or 'center' for joint ``j`` (by its name)."""
+    name = SKELETON.names[j]
+    return "right" if name.startswith("r") and name != "root" else \
+        "left" if name.startswith("l") else "center"
+
+
+def draw_skeleton_2d(ax, joints2d: np.ndarray, visible: np.ndarray | None = None,
+                     linewidth: float = 2.0, markersize: float = 18.0, alpha: float = 1.0):
+    """Draw one 2D pose ``(J, 2)`` (pixels) on a matplotlib axis.
+
+    Limbs are coloured by side; joints not ``visible`` ``(J,)`` are drawn as
+    hollow markers so occlusion shows at a glance.
+    """
+    joints2d = np.asarray(joints2d)
+    for p, c in SKELETON.limbs:
+        ax.plot(*joints2d[[p, c]].T, color=SIDE_COLORS[joint_side(c)], lw=linewidth, alpha=alpha)
+    vis = np.ones(len(joints2d), bool) if visible is None else np.asarray(visible, bool)
+    colors = [SIDE_COLORS[joint_side(j)] for j in range(len(joints2d))]
+    ax.scatter(*joints2d[vis].T, s=markersize, c=np.array(colors)[vis], zorder=3, alpha=alpha)
+    if (~vis).any():
+        ax.scatter(*joints2d[~vis].T, s=markersize * 2, facecolors="none", zorder=3,
+                   edgecolors=np.array(colors)[~vis], linewidths=1.5, alpha=alpha)
+    return ax
+
+
+def draw_heatmap_overlay(ax, heatmaps: np.ndarray, cmap: str = "magma", **kwargs):
+    """Show the joint-wise maximum of heatmaps ``(J, H, W)`` (or one ``(H, W)`` map)."""
+    h = np.asarray(heatmaps)
+    img = h.max(0) if h.ndim == 3 else h
+    return ax.imshow(img, cmap=cmap, origin="upper", **kwargs)
+
+
+def skeleton_traces(joints3d: np.ndarray, name: str = "pose", opacity: float = 1.0,
+                    width: float = 6.0, showlegend: bool = True) -> list:
+    """Plotly ``Scatter3d`` traces of one pose ``(J, 3)``: a line set per body side."""
+    import plotly.graph_objects as go
+
+    joints3d = np.asarray(joints3d)
+    traces = []
+    for side, color in SIDE_COLORS.items():
+        xs, ys, zs = [], [], []
+        for p, c in SKELETON.limbs:
+            if joint_side(c) == side:
+                for k in (p, c):
+                    xs.append(joints3d[k, 0])
+                    ys.append(joints3d[k, 1])
+                    zs.append(joints3d[k, 2])
+                xs.append(None)
+                ys.append(None)
+                zs.append(None)
+        traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines+markers", name=f"{name} ({side})",
+                                   line=dict(color=color, width=width), marker=dict(size=3),
+                                   opacity=opacity, showlegend=showlegend,
+                                   legendgroup=name))
+    return traces
+
+
+def frustum_lines(camera: Camera, depth: float = 800.0) -> np.ndarray:
+    """Edges of a camera's viewing pyramid as a polyline ``(N, 3)`` with NaN breaks."""
+    w, h = camera.image_size or (2 * camera.cx, 2 * camera.cy)
+    corners_px = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
+    corners = camera.unproject(corners_px, np.full(4, depth), undistort=False)
+    C = camera.center
+    nan = np.full(3, np.nan)
+    pts = []
+    for k in range(4):
+        pts += [C, corners[k], nan]
+    pts += [corners[0], corners[1], corners[2], corners[3], corners[0], nan]
+    return np.array(pts)
+
+
+def rig_figure(cameras: Sequence[Camera], joints3d: np.ndarray | None = None, occluders=(),
+               frustum_depth: float = 800.0, title: str | None = None):
+    """An interactive plotly 3D figure of a rig: camera frusta, labels, floor, a pose.
+
+    ``joints3d`` is one pose ``(J, 3)`` or ``None``; ``occluders`` are
+    :class:`crossview.synth.Occluder` objects drawn as boxes or pillars.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, cam in enumerate(cameras):
+        pts = frustum_lines(cam, frustum_depth)
+        fig.add_trace(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="lines",
+                                   line=dict(color="#444", width=3), name=f"camera {cam.name or i}",
+                                   showlegend=False, hoverinfo="skip"))
+        C = cam.center
+        fig.add_trace(go.Scatter3d(x=[C[0]], y=[C[1]], z=[C[2]], mode="markers+text",
+                                   marker=dict(size=4, color="#444"), text=[str(cam.name or i)],
+                                   textposition="top center", showlegend=False,
+                                   name=f"camera {cam.name or i}"))
+    centers = np.array([c.center for c in cameras])
+    r = 1.1 * np.abs(centers[:, :2]).max()
+    fig.add_trace(go.Mesh3d(x=[-r, r, r, -r], y=[-r, -r, r, r], z=[0, 0, 0, 0],
+                            i=[0, 0], j=[1, 2], k=[2, 3], color="#bbb", opacity=0.25,
+                            name="floor", hoverinfo="skip", showscale=False))
+    for occ in occluders:
+        fig.add_trace(_occluder_mesh(occ))
+    if joints3d is not None:
+        for t in skeleton_traces(joints3d):
+            fig.add_trace(t)
+    fig.update_layout(scene=dict(aspectmode="data", xaxis_title="x (mm)", yaxis_title="y (mm)",
+                                 zaxis_title="z (mm)"),
+                      margin=dict(l=0, r=0, t=40 if title else 0, b=0), title=title,
+                      height=520, legend=dict(x=0, y=1))
+    return fig
+
+
+def _occluder_mesh(occ):
+    import plotly.graph_objects as go
+
+    if occ.kind == "box":
+        dx, dy, dz = np.asarray(occ.size) / 2
+        cx, cy = occ.position
+        x = cx + np.array([-dx, dx, dx, -dx, -dx, dx, dx, -dx])
+        y = cy + np.array([-dy, -dy, dy, dy, -dy, -dy, dy, dy])
+        z = np.array([0, 0, 0, 0, 2 * dz, 2 * dz, 2 * dz, 2 * dz])
+        return go.Mesh3d(x=x, y=y, z=z, alphahull=0, color="#8c564b", opacity=0.5, name="box",
+                         hoverinfo="name")
+    a = np.linspace(0, 2 * np.pi, 17)
+    x = np.concatenate([occ.position[0] + occ.radius * np.cos(a)] * 2)
+    y = np.concatenate([occ.position[1] + occ.radius * np.sin(a)] * 2)
+    z = np.concatenate([np.zeros(17), np.full(17, occ.height)])
+    return go.Mesh3d(x=x, y=y, z=z, alphahull=0, color="#7f7f7f", opacity=0.5, name="pillar",
+                     hoverinfo="name")

@@ -1,0 +1,143 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import crossview as cv
+from crossview.camera import distort_normalized, look_at, undistort_normalized
+
+
+def test_projection_against_a_hand_computation():
+    K = np.array([[1000.0, 0.0, 500.0], [0.0, 1100.0, 400.0], [0.0, 0.0, 1.0]])
+    cam = cv.Camera(K, np.eye(3), [0.0, 0.0, 2000.0])
+    # X = (100, -200, 0) -> camera (100, -200, 2000) -> normalised (0.05, -0.1)
+    uv = cam.project([[100.0, -200.0, 0.0]])
+    assert np.allclose(uv, [[500 + 1000 * 0.05, 400 - 1100 * 0.1]])
+
+
+def test_projection_equals_P_without_distortion(h36m, rng):
+    X = rng.uniform(-1000, 1000, size=(100, 3)) + [0, 0, 1000]
+    for c in h36m:
+        cam = cv.Camera(c.K, c.R, c.t)
+        Xh = np.hstack([X, np.ones((100, 1))]) @ cam.P.T
+        assert np.allclose(cam.project(X), Xh[:, :2] / Xh[:, 2:], atol=1e-9)
+
+
+def test_camera_center_maps_to_origin(h36m):
+    for c in h36m:
+        assert np.allclose(c.world_to_camera(c.center), 0.0, atol=1e-9)
+        assert np.allclose(c.center, -c.R.T @ c.t)
+
+
+def test_distortion_matches_opencv_formula_on_one_point():
+    k1, k2, p1, p2, k3 = 0.1, -0.05, 0.001, -0.002, 0.01
+    x, y = 0.3, -0.2
+    r2 = x * x + y * y
+    radial = 1 + k1 * r2 + k2 * r2**2 + k3 * r2**3
+    expect = [x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x),
+              y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y]
+    got = distort_normalized(np.array([x, y]), np.array([k1, k2, p1, p2, k3]))
+    assert np.allclose(got, expect, atol=1e-15)
+
+
+def test_undistort_round_trip_below_1e6_px_on_h36m(h36m, rng):
+    for c in h36m:
+        X = rng.uniform([-1500, -1500, 0], [1500, 1500, 2000], size=(3000, 3))
+        assert np.abs(c.undistort_points(c.project(X)) - c.project(X, distort=False)).max() < 1e-6
+
+
+def test_undistort_normalized_inverts_distort_on_image_corners(h36m):
+    c = h36m[0]
+    corners = np.array([[0, 0], [999, 0], [999, 1001], [0, 1001]], dtype=float)
+    xd = (corners - c.K[:2, 2]) / [c.fx, c.fy]
+    xn = undistort_normalized(xd, c.dist)
+    assert np.abs(distort_normalized(xn, c.dist) - xd).max() * c.fx < 1e-9
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_in_torch_out(h36m, rng, device, dtype):
+    c = h36m[1]
+    X = rng.uniform([-800, -800, 0], [800, 800, 1800], size=(50, 3))
+    Xt = torch.as_tensor(X, dtype=dtype, device=device)
+    uv = c.project(Xt)
+    assert isinstance(uv, torch.Tensor) and uv.dtype == dtype and uv.device.type == device
+    tol = 1e-3 if dtype == torch.float32 else 1e-8
+    assert np.allclose(uv.cpu().numpy(), c.project(X), atol=tol)
+    und = c.undistort_points(uv)
+    assert und.dtype == dtype
+    assert np.allclose(und.cpu().numpy(), c.project(X, distort=False), atol=tol * 10)
+
+
+def test_unproject_inverts_project(h36m, rng):
+    c = h36m[2]
+    X = rng.uniform([-800, -800, 0], [800, 800, 1800], size=(40, 3))
+    back = c.unproject(c.project(X), c.depth(X))
+    assert np.allclose(back, X, atol=1e-6)
+    d = c.rays(c.project(X))
+    to_X = (X - c.center) / np.linalg.norm(X - c.center, axis=1, keepdims=True)
+    assert np.allclose(d, to_X, atol=1e-9)
+
+
+def test_points_behind_the_camera_raise(h36m):
+    c = h36m[0]
+    behind = c.center + 100 * c.R[2] * -1  # a point 100 mm behind the camera
+    with pytest.raises(ValueError, match="behind camera"):
+        c.project(behind[None])
+    assert np.isfinite(c.project(behind[None], allow_behind=True)).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(K=np.eye(2)), "K must have shape"),
+    (dict(K=np.array([[1.0, 0, 0], [1.0, 1, 0], [0, 0, 1]])), "upper triangular"),
+    (dict(K=np.diag([-1.0, 1, 1])), "positive focal"),
+    (dict(R=np.diag([1.0, 1, 2])), "rotation"),
+    (dict(R=np.diag([1.0, 1, -1])), "rotation"),
+    (dict(t=[0.0, 1.0]), "t must have shape"),
+    (dict(t=[0.0, np.nan, 1.0]), "t must be finite"),
+    (dict(dist=[0.1, 0.2, 0.3]), "dist must have 4 or 5"),
+    (dict(image_size=(10,)), "image_size"),
+])
+def test_bad_camera_parameters_name_the_argument(kwargs, match):
+    args = dict(K=np.diag([1000.0, 1000.0, 1.0]), R=np.eye(3), t=np.zeros(3))
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        cv.Camera(**args)
+
+
+def test_wrong_trailing_dimension_is_rejected(h36m):
+    with pytest.raises(ValueError, match=r"X must have shape \(\.\.\., 3\)"):
+        h36m[0].project(np.zeros((4, 2)))
+
+
+def test_load_rig_h36m_and_unknown_name():
+    cams = cv.load_rig("h36m")
+    assert [c.name for c in cams] == ["54138969", "55011271", "58860488", "60457274"]
+    assert cams[0].image_size == (1000, 1002) and cams[1].image_size == (1000, 1000)
+    assert np.isclose(cams[0].fx, 1145.04940458804)
+    with pytest.raises(ValueError, match="unknown rig"):
+        cv.load_rig("nope")
+
+
+def test_load_rig_from_a_json_file(tmp_path, h36m):
+    path = tmp_path / "rig.json"
+    path.write_text(json.dumps({"cameras": {c.name: c.to_dict() for c in h36m[:2]}}))
+    cams = cv.load_rig(path)
+    assert len(cams) == 2 and np.allclose(cams[1].K, h36m[1].K)
+
+
+@pytest.mark.parametrize("n_views", [2, 3, 8])
+def test_ring_rig_cameras_look_at_the_target(n_views):
+    cams = cv.load_rig("ring", n_views=n_views, radius=4000, height=1200, focal=(900, 950),
+                       image_size=(640, 480))
+    assert len(cams) == n_views
+    for c in cams:
+        assert np.allclose(c.project(np.array([[0.0, 0.0, 900.0]])), [[319.5, 239.5]])
+        assert np.isclose(np.linalg.norm(c.center[:2]), 4000) and np.isclose(c.center[2], 1200)
+        assert c.fx == 900 and c.fy == 950
+
+
+def test_look_at_keeps_the_horizon_level():
+    R, _ = look_at([0, -3000, 1500], [0, 0, 1000])
+    assert np.isclose(R[0, 2], 0.0)  # camera x axis is horizontal
+    assert R[1, 2] < 0               # camera y axis points down
