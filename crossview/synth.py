@@ -635,3 +635,7 @@ def _rig_focus(cameras: list[Camera]) -> np.ndarray:
     p = np.linalg.lstsq(A, b, rcond=None)[0]
     p[2] = 0.0
     return p
+
+
+# Rendered images of these scenes (crossview.render builds on this module).
+from .render import render_views  # noqa: E402, F401
