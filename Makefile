@@ -6,14 +6,21 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.crossview-installed
+# The book build: warnings are errors, broken references too; executed notebooks are
+# cached in _build/.jupyter_cache, so a second build re-executes only changed chapters.
+JB_FLAGS := -W -n --keep-going
+# Debian's chromium for the browser test; playwright drives it, no browser is downloaded.
+CHROMIUM ?= /usr/bin/chromium
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+PORT     ?= 8000
 
-.PHONY: help setup book test test-lib test-book lint lab serve bench clean distclean
+.PHONY: help setup book test test-lib test-book test-html chromium lint lab serve bench clean distclean
 
 help:
 	@echo "make book   build the HTML book into _build/html (sets up .venv first)"
-	@echo "make test   lint, unit tests and every notebook of the book (sets up .venv first)"
+	@echo "make test   lint, unit tests, the book in a browser, every notebook (sets up .venv first)"
 	@echo "make lab    open the chapters in JupyterLab"
-	@echo "make serve  serve the built book on http://localhost:8000"
+	@echo "make serve  serve the built book on http://localhost:$(PORT)"
 	@echo "make bench  benchmark the compute backends"
 	@echo "make clean  remove build outputs; make distclean also removes .venv"
 
@@ -29,21 +36,39 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 book: setup
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 
 lint: setup
 	$(VENV)/bin/ruff check crossview tests book
 
 test-lib: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not browser"
 
 test-book: setup
 	$(PY) -m pytest --nbval-lax book/ -p no:cacheprovider
 
+# The built book in headless Chromium with no network (tests/test_book_html.py). It
+# reuses _build/html when that is newer than the book's sources and builds it otherwise.
+test-html: setup chromium
+	CROSSVIEW_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests/test_book_html.py -m browser -p no:cacheprovider
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium (headless browser for tests/test_book_html.py)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium fonts-dejavu-core
+
+# Each chapter runs twice: once in the book build (cached for the next build, and what
+# the browser test opens) and once under nbval. The browser test comes right after the
+# build so that it reuses it.
 test: setup
 	@start=$$(date +%s); status=0; \
 	$(MAKE) --no-print-directory lint || status=1; \
 	$(MAKE) --no-print-directory test-lib || status=1; \
+	$(MAKE) --no-print-directory book || status=1; \
+	$(MAKE) --no-print-directory test-html || status=1; \
 	$(MAKE) --no-print-directory test-book || status=1; \
 	echo "make test: finished in $$(( $$(date +%s) - start )) s (status $$status)"; \
 	exit $$status
@@ -51,9 +76,12 @@ test: setup
 lab: setup
 	$(VENV)/bin/jupyter lab book/
 
+# The built book as a reader sees it, at http://localhost:$(PORT) (Ctrl-C stops it).
+# Opening _build/html/index.html directly works too: the pages need no server.
 serve:
-	@test -d _build/html || { echo "build the book first: make book"; exit 1; }
-	$(PY) -m http.server --directory _build/html 8000
+	@test -f _build/html/index.html || { echo "build the book first: make book"; exit 1; }
+	@echo "serving _build/html on http://localhost:$(PORT)"
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
 bench: setup
 	$(PY) -m crossview bench all
