@@ -17,10 +17,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import book_browser as bb
 import pytest
+
+sys.path.insert(0, str(bb.ROOT / "book" / "_ext"))
+import script_dedupe
+import widgets_offline
 
 browser_test = pytest.mark.browser
 
@@ -122,6 +127,14 @@ def test_pages_load_scripts_and_styles_from_the_book(html_book):
         assert not tags, f"{page}: loads from the network: {tags}"
     assert (html_book / "_static" / "plotly.min.js").stat().st_size > 1_000_000
     assert (html_book / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+@browser_test
+def test_every_widget_output_says_where_it_runs(html_book):
+    for page in PAGES:
+        html = (html_book / f"{page}.html").read_text()
+        views = html.count('type="application/vnd.jupyter.widget-view+json"')
+        assert html.count("crossview-widget-note") == views, page
 
 
 @browser_test
@@ -247,6 +260,19 @@ def test_screenshots_of_the_chapters(reader):
 
 # ----------------------------------------------------------------------------- the machinery
 
+def test_binder_environment_installs_the_pinned_requirements_and_the_library():
+    import yaml
+
+    env = yaml.safe_load((bb.ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pins = [line.split("#")[0].strip() for line in
+            (bb.ROOT / "requirements.txt").read_text().splitlines()]
+    pins = [p for p in pins if p]
+    assert [p for p in pip if "==" in p] == pins
+    assert pip[-1] == "-e ."                       # the library, in editable mode
+    assert "python=3.11" in env["dependencies"]
+
+
 def test_toc_pages_skip_planned_chapters():
     toc = "root: book/index\nchapters:\n  - file: book/01_a\n  # - file: book/02_b\n" \
           "  - file: book/03_c  # a note\n"
@@ -284,3 +310,24 @@ def test_find_n_slider_prefers_a_slider_named_n():
     assert find_n_slider([fig("", []), fig("grid ", ["N=4", "N=8"])]) == 1
     assert find_n_slider([frames]) == 0                       # the only slider on the page
     assert find_n_slider([frames, fig("depth ", ["1", "2"])]) is None
+
+
+def test_widget_outputs_get_a_note():
+    view = '<script type="application/vnd.jupyter.widget-view+json">{"model_id": "%s"}</script>'
+    body = "<p>N</p>" + view % "a" + "<div>x</div>" + view % "b"
+    noted, n = widgets_offline.add_widget_notes(body)
+    assert n == 2
+    assert noted == ("<p>N</p>" + view % "a" + widgets_offline.NOTE + "<div>x</div>"
+                     + view % "b" + widgets_offline.NOTE)
+    assert widgets_offline.add_widget_notes("<p>no widgets</p>") == ("<p>no widgets</p>", 0)
+
+
+def test_a_script_added_twice_is_written_once():
+    from sphinx.builders.html._assets import _JavaScript
+
+    thebe = {"body": "const THEBE_JS_URL = 'x';"}
+    scripts = [_JavaScript("_static/doctools.js"), _JavaScript(None, **thebe),
+               _JavaScript("_static/sphinx-thebe.js", **{"async": "async"}),
+               _JavaScript("", **thebe), _JavaScript("", body="let a = 1;")]
+    kept = script_dedupe.unique_scripts(scripts)
+    assert kept == [scripts[0], scripts[1], scripts[2], scripts[4]]
