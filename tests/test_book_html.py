@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import book_browser as bb
@@ -115,7 +116,10 @@ def test_the_root_page_leads_to_the_preface(reader):
 def test_every_built_page_is_opened(html_book):
     built = {str(p.relative_to(html_book).with_suffix("")) for p in html_book.rglob("*.html")
              if not {"_static", "_sources", "_images"} & set(p.relative_to(html_book).parts)}
-    assert built == set(PAGES)
+    assert set(PAGES) <= built, f"pages not built: {set(PAGES) - built}"
+    if built - set(PAGES):    # Sphinx leaves the pages of removed chapters behind
+        warnings.warn(f"_build/html has pages of chapters no longer listed: "
+                      f"{sorted(built - set(PAGES))} (`make clean` removes them)", stacklevel=1)
 
 
 @browser_test
@@ -227,7 +231,6 @@ def find_n_slider(figures: list[dict]) -> int | None:
 def test_psm_chapter_n_slider_changes_the_plotted_data(reader):
     if not PSM_LISTED:
         # Not a skip: the check starts to run (and must pass) once the chapter is listed.
-        import warnings
         warnings.warn(f"{PSM} is not in _toc.yml yet: its N slider was not checked",
                       stacklevel=1)
         return
@@ -235,12 +238,13 @@ def test_psm_chapter_n_slider_changes_the_plotted_data(reader):
     index = find_n_slider(visit.figures)
     assert index is not None, f"{PSM}: no plotly figure with a slider over N " \
         f"(figures: {[(f['title'], f['sliders']) for f in visit.figures]})"
+    tab.screenshot(path=str(bb.ARTIFACTS / "06_psm.png"), full_page=True)  # as first shown
     moved = bb.move_slider(tab, index)
     before, after = moved["before"], moved["after"]
     labels = visit.figures[index]["sliders"][0]["labels"]
     print(f"{PSM}: N slider {labels}: step {before['active']} -> {after['active']}")
-    tab.screenshot(path=str(bb.ARTIFACTS / "06_psm.png"), full_page=True)
-    (bb.ARTIFACTS / "06_psm-n-slider.png").write_bytes(after["png"])
+    (bb.ARTIFACTS / "06_psm-n-slider-before.png").write_bytes(before["png"])
+    (bb.ARTIFACTS / "06_psm-n-slider-after.png").write_bytes(after["png"])
     tab.close()
     assert after["active"] != before["active"], "the N slider did not move"
     assert after["data"] != before["data"], "moving the N slider left the plotted data unchanged"
