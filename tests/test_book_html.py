@@ -92,7 +92,8 @@ def reader(html_book):
         report = {f"{scheme}:{page}": v.report() for (page, scheme), v in reader.visits.items()}
         (bb.ARTIFACTS / "report.json").write_text(json.dumps(report, indent=1))
         blocked = sorted({url for v in reader.visits.values() for url in v.blocked})
-        print(f"\nexternal requests blocked ({len(blocked)}):", *blocked, sep="\n  ")
+        if blocked:   # not errors (the pages work without them), but worth knowing
+            warnings.warn(f"external requests blocked: {blocked}", stacklevel=1)
         browser.close()
 
 

@@ -5,9 +5,10 @@ expect ``window.Plotly``. This extension copies ``plotly.min.js`` from the insta
 ``plotly`` package into the build's ``_static`` folder and adds it to the pages that
 contain a plotly figure, so the HTML book works without a network.
 
-require.js (loaded by MyST-NB for widget pages) would make plotly.js register itself
-as an AMD module instead of a global; the two inline scripts around it hide
-``define`` while plotly.js loads.
+require.js, where a page has it (MyST-NB adds it to widget pages when
+``nb_ipywidgets_js`` names it; this book's ``_config.yml`` does not), would make
+plotly.js register itself as an AMD module instead of a global; the two inline scripts
+around it hide ``define`` while plotly.js loads.
 """
 
 from __future__ import annotations
