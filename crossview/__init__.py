@@ -26,8 +26,11 @@ from .heatmap import (
     render_heatmaps,
 )
 from .metrics import jdr, mpjpe
+from .psm import psm
+from .rpsm import rpsm
 from .skeleton import LIMB_PRIOR, SKELETON
 from .synth import Scenes, make_scenes
+from .triangulate import triangulate, triangulate_robust
 
 __version__ = "0.1.0"
 
@@ -36,10 +39,9 @@ _LAZY = {
     "fundamental_matrix": "epipolar",
     "epipolar_fusion": "fusion",
     "LearnedFusion": "fusion",
-    "triangulate": "triangulate",
-    "psm": "psm",
-    "rpsm": "rpsm",
 }
+# triangulate, psm and rpsm are imported above, not lazily: each shares its module's
+# name, and importing a submodule rebinds the package attribute to the module.
 
 _SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
                "triangulate", "psm", "rpsm", "kernels", "nets", "datasets", "bench", "cli"}
@@ -62,5 +64,6 @@ __all__ = [
     "Camera", "load_rig", "ring_rig", "list_rigs", "SKELETON", "LIMB_PRIOR", "Scenes",
     "make_scenes", "render_heatmaps", "crop_affine", "bounding_box", "apply_affine",
     "invert_affine", "image_to_heatmap", "heatmap_to_image", "find_peaks", "mpjpe", "jdr",
+    "triangulate", "triangulate_robust", "psm", "rpsm",
     *_LAZY,
 ]

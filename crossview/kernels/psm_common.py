@@ -1,0 +1,113 @@
+"""Pieces every PSM backend shares: the grid, limb stencils, and the camera arrays.
+
+All backends compute bin positions, stencils and the unary interpolation weights
+with the same formulas (written here once), so that they reach the same pose.
+
+Conventions of the kernels (``B`` frames, ``V`` views, ``J`` joints):
+
+* ``logh`` ``(B, V, J, H, W)``: ``log(max(heatmap, floor))``;
+* ``cams = (R, t, dist, aff)``: rotations ``(V, 3, 3)``, translations ``(V, 3)``
+  (mm), OpenCV distortion ``(V, 5)`` and ``aff`` ``(B, V, 2, 3)`` mapping
+  *normalised distorted* camera coordinates to heatmap pixels (the crop affine
+  composed with the intrinsics);
+* a coarse grid of ``n`` bins per axis around ``center`` has bin ``k = (ix n + iy) n + iz``
+  at ``center - cube/2 + (ix, iy, iz) * cube / (n - 1)``;
+* a refinement grid around a joint's estimate ``L`` has corner ``q = 4 qx + 2 qy + qz``
+  at ``L + (2 (qx, qy, qz) - 1) * size / 2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Keys' cubic convolution parameter; ``a = -0.5`` is the one choice that reproduces
+#: quadratics exactly (Keys 1981), so a log-Gaussian heatmap is interpolated without error.
+KEYS_A = -0.5
+
+
+def keys_weights(t):
+    """Weights of the taps at ``-1, 0, 1, 2`` for a sample at fractional offset ``t`` in [0, 1).
+
+    Works on NumPy arrays and torch tensors; returns a list of four arrays.
+    """
+    t2 = t * t
+    t3 = t2 * t
+    return [-0.5 * t3 + t2 - 0.5 * t,
+            1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t,
+            0.5 * t3 - 0.5 * t2]
+
+
+def limb_stencil(length: float, spacing: float, window: float) -> np.ndarray:
+    """Integer bin offsets ``(S, 3)`` whose length is within ``window`` of ``length`` (mm).
+
+    On a regular grid of ``spacing`` mm, the pairwise limb term of two bins depends only
+    on their offset ``d``: it is satisfied when ``|spacing |d| - length| <= window``.
+    The offsets are sorted lexicographically, which is the order of bin indices, so
+    "first maximum in stencil order" breaks ties towards the smaller bin index.
+    """
+    r = int(np.floor((length + window) / spacing + 1e-9))
+    ax = np.arange(-r, r + 1)
+    d = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
+    dist = spacing * np.sqrt((d * d).sum(-1).astype(np.float64))
+    keep = np.abs(dist - length) <= window
+    return np.ascontiguousarray(d[keep]).astype(np.int64)
+
+
+def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray):
+    """Stencils of every frame and limb, padded: ``offsets (B, J, S, 3)``, ``counts (B, J)``.
+
+    ``lengths`` ``(B, J)`` mm, ``windows`` ``(J,)`` mm. Entry 0 (the root) is empty.
+    Frames with equal lengths share one computation.
+    """
+    B, J = lengths.shape
+    cache: dict = {}
+    rows = []
+    for b in range(B):
+        row = [np.zeros((0, 3), np.int64)]
+        for j in range(1, J):
+            key = (float(lengths[b, j]), float(windows[j]))
+            if key not in cache:
+                cache[key] = limb_stencil(key[0], spacing, key[1])
+            row.append(cache[key])
+        rows.append(row)
+    S = max(1, max(len(s) for row in rows for s in row))
+    offsets = np.zeros((B, J, S, 3), np.int64)
+    counts = np.zeros((B, J), np.int64)
+    for b, row in enumerate(rows):
+        for j, s in enumerate(row):
+            offsets[b, j, :len(s)] = s
+            counts[b, j] = len(s)
+    return offsets, counts
+
+
+def penalty(n_joints: int, n_views: int, logfloor: float) -> float:
+    """Cost of one violated limb: more than any difference of unary sums can be.
+
+    Each unary lies in ``[V log(floor), 0]`` (up to a little interpolation overshoot,
+    hence the factor 2), so with this penalty a pose that keeps every limb in its
+    window always beats one that breaks a limb, and among poses that must break
+    limbs, fewer broken limbs win. The pairwise term is then exactly the binary one
+    of the paper wherever that has a solution, and still defined where it has none.
+    """
+    return 1.0 + 2.0 * n_joints * n_views * abs(logfloor)
+
+
+#: Refinement stages charge this much (log-domain units per mm) for a limb outside its
+#: window. Large against the unary's curvature, so windows act as constraints, but
+#: graded, so that a limb 1 mm outside beats one 50 mm outside.
+EXCESS_COST = 1.0
+
+
+def corner_signs() -> np.ndarray:
+    """``(8, 3)`` signs of the ``2 x 2 x 2`` refinement grid's corners, in corner order."""
+    q = np.arange(8)
+    return np.stack([(q >> 2) & 1, (q >> 1) & 1, q & 1], -1) * 2.0 - 1.0
+
+
+def depth_levels(parents) -> list[list[int]]:
+    """Joints grouped by depth in the tree: ``[[root], [its children], ...]``."""
+    depth = [0] * len(parents)
+    for j in range(1, len(parents)):
+        depth[j] = depth[parents[j]] + 1
+    return [[j for j in range(len(parents)) if depth[j] == d] for d in range(max(depth) + 1)]

@@ -1,0 +1,215 @@
+"""PSM and RPSM with NumPy: vectorised over bins; the coarse grid loops over frames.
+
+The coarse max-product uses the limb stencil: a message is the maximum of the
+child's belief over shifted copies of the grid, one shift per stencil offset.
+See :mod:`crossview.kernels.psm_common` for the conventions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .psm_common import corner_signs, keys_weights, stencil_table
+
+#: Heatmaps are padded by this many zero pixels, so that every tap of a sample whose
+#: coordinates are clamped to ``[-3, W + 1.5]`` reads inside the array.
+PAD = 4
+
+
+def prepare(heatmaps: np.ndarray, floor: float):
+    """``(B, V, J, H, W)`` heatmaps -> ``(E, log(floor))``.
+
+    ``E = log(max(h, floor)) - log(floor) >= 0``, padded with zeros to ``(B, V, J, H+8, W+8)``:
+    interpolating the excess over the floor makes every read of an empty region exactly 0.
+    """
+    E = np.log(np.maximum(heatmaps, floor) / floor)
+    pad = [(0, 0)] * 3 + [(PAD, PAD)] * 2
+    return np.pad(E, pad), float(np.log(floor))
+
+
+def project(cams, X: np.ndarray):
+    """World points ``(B, P, 3)`` -> heatmap coordinates ``hx, hy`` ``(B, V, P)``.
+
+    Points at or behind a camera get coordinates far outside the heatmap.
+    """
+    R, t, dist, aff = cams
+    Xc = np.einsum("vij,bpj->bvpi", R, X) + t[None, :, None, :]
+    z = Xc[..., 2]
+    ok = z > 1e-6
+    zs = np.where(ok, z, 1.0)
+    x, y = Xc[..., 0] / zs, Xc[..., 1] / zs
+    k1, k2, p1, p2, k3 = (dist[None, :, i, None] for i in range(5))
+    r2 = x * x + y * y
+    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
+    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+    a = aff[..., None]
+    hx = a[:, :, 0, 0] * xd + a[:, :, 0, 1] * yd + a[:, :, 0, 2]
+    hy = a[:, :, 1, 0] * xd + a[:, :, 1, 1] * yd + a[:, :, 1, 2]
+    far = -1e6
+    return np.where(ok, hx, far), np.where(ok, hy, far)
+
+
+def sample(Lp: np.ndarray, hx: np.ndarray, hy: np.ndarray) -> np.ndarray:
+    """Keys-cubic samples of padded log-excess heatmaps ``(B, V, J, H', W')``.
+
+    ``hx, hy`` are ``(B, V, P)`` (the same points for every joint) or ``(B, V, J, P)``
+    (each joint its own points); returns ``(B, V, J, P)``.
+    """
+    B, V, J, Hp, Wp = Lp.shape
+    H, W = Hp - 2 * PAD, Wp - 2 * PAD
+    shared = hx.ndim == 3
+    x = np.clip(np.nan_to_num(hx, nan=-1e6), -3.0, W + 1.5)
+    y = np.clip(np.nan_to_num(hy, nan=-1e6), -3.0, H + 1.5)
+    x0, y0 = np.floor(x), np.floor(y)
+    wx, wy = keys_weights(x - x0), keys_weights(y - y0)
+    ix = x0.astype(np.int64) + (PAD - 1)
+    iy = y0.astype(np.int64) + (PAD - 1)
+    flat = Lp.reshape(B, V, J, Hp * Wp)
+    if shared:
+        ix, iy = ix[:, :, None], iy[:, :, None]
+        wx, wy = [w[:, :, None] for w in wx], [w[:, :, None] for w in wy]
+        shape = (B, V, J, hx.shape[-1])
+    else:
+        shape = hx.shape
+    out = np.zeros(shape)
+    for a in range(4):
+        row = np.zeros(shape)
+        for c in range(4):
+            idx = np.broadcast_to((iy + a) * Wp + (ix + c), shape)
+            row += wx[c] * np.take_along_axis(flat, idx, -1)
+        out += wy[a] * row
+    return out
+
+
+def sum_views(S: np.ndarray, logfloor: float) -> np.ndarray:
+    """Unary from samples ``(B, V, ...)``: their sum over views, in view order (the same
+    order in every backend), plus ``V log(floor)``."""
+    out = S[:, 0].copy()
+    for v in range(1, S.shape[1]):
+        out += S[:, v]
+    return out + S.shape[1] * logfloor
+
+
+def grid_points(centers: np.ndarray, n: int, cube: float) -> np.ndarray:
+    """Coarse bins ``(B, n^3, 3)`` around ``centers`` ``(B, 3)``."""
+    s = cube / (n - 1)
+    ax = np.arange(n) * s - cube / 2
+    offs = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
+    return centers[:, None, :] + offs[None]
+
+
+def shell_max(belief: np.ndarray, offsets: np.ndarray, n: int, penalty: float) -> np.ndarray:
+    """Message of one limb on the grid: ``m(b) = max(max_{d in stencil} belief(b + d),
+    max(belief) - penalty)`` for a flat ``belief`` ``(n^3,)``."""
+    b3 = belief.reshape(n, n, n)
+    acc = np.full((n, n, n), -np.inf)
+    if len(offsets):
+        R = int(np.abs(offsets).max())
+        P = n + 2 * R
+        padded = np.full((P, P, P), -np.inf)
+        padded[R:R + n, R:R + n, R:R + n] = b3
+        for dx, dy, dz in offsets:
+            np.maximum(acc, padded[R + dx:R + dx + n, R + dy:R + dy + n, R + dz:R + dz + n],
+                       out=acc)
+    return np.maximum(acc, belief.max() - penalty).ravel()
+
+
+def max_product_grid(U: np.ndarray, offsets: np.ndarray, counts: np.ndarray, parents,
+                     n: int, penalty: float) -> np.ndarray:
+    """Exact max-product on the tree over a coarse grid. ``U`` ``(J, n^3)`` -> bins ``(J,)``."""
+    J = len(parents)
+    belief = U.copy()
+    for j in range(J - 1, 0, -1):
+        belief[parents[j]] += shell_max(belief[j], offsets[j, :counts[j]], n, penalty)
+    bins = np.empty(J, np.int64)
+    bins[0] = int(np.argmax(belief[0]))
+    for j in range(1, J):
+        bins[j] = best_in_shell(belief[j], bins[parents[j]], offsets[j, :counts[j]], n, penalty)
+    return bins
+
+
+def best_in_shell(belief: np.ndarray, parent_bin: int, offsets: np.ndarray, n: int,
+                  penalty: float) -> int:
+    """Back-tracking: the child's bin that achieved its message at ``parent_bin``."""
+    gm = belief.max()
+    if len(offsets):
+        ip = np.array(np.unravel_index(parent_bin, (n, n, n)))
+        cand = ip + offsets
+        ok = ((cand >= 0) & (cand < n)).all(1)
+        flat = (np.clip(cand[:, 0], 0, n - 1) * n + np.clip(cand[:, 1], 0, n - 1)) * n \
+            + np.clip(cand[:, 2], 0, n - 1)
+        vals = np.where(ok, belief[flat], -np.inf)
+        k = int(np.argmax(vals))
+        if vals[k] >= gm - penalty:
+            return int(flat[k])
+    return int(np.argmax(belief))
+
+
+def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
+    """PSM on a grid of ``n^3`` bins around each frame's centre -> poses ``(B, J, 3)``."""
+    X = grid_points(centers, n, cube)
+    U = unary(state, cams, X)                          # (B, J, n^3)
+    offsets, counts = stencil_table(lengths, cube / (n - 1), windows)
+    poses = np.empty((len(centers), len(parents), 3))
+    for b in range(len(centers)):
+        bins = max_product_grid(U[b], offsets[b], counts[b], parents, n, penalty)
+        poses[b] = X[b, bins]
+    return poses
+
+
+def max_product_corners(U, C, lengths, windows, parents, excess_cost):
+    """Max-product over each joint's 8 corners, all frames at once.
+
+    ``U`` ``(B, J, 8)`` unaries, ``C`` ``(B, J, 8, 3)`` corner positions -> ``(B, J)``
+    chosen corners. The pairwise term, computed on the fly from the corners'
+    distances, costs ``excess_cost`` per mm that a limb lies outside its window.
+    """
+    B, J = U.shape[:2]
+    belief = U.copy()
+    arg = np.zeros((B, J, 8), np.int64)
+    for j in range(J - 1, 0, -1):
+        p = parents[j]
+        diff = C[:, p, :, None, :] - C[:, j, None, :, :]
+        D = np.sqrt((diff * diff).sum(-1))                       # (B, 8 parent, 8 child)
+        excess = np.maximum(np.abs(D - lengths[:, j, None, None]) - windows[j], 0.0)
+        score = belief[:, j, None, :] - excess_cost * excess
+        arg[:, j] = score.argmax(-1)
+        belief[:, p] += score.max(-1)
+    q = np.empty((B, J), np.int64)
+    q[:, 0] = belief[:, 0].argmax(-1)
+    rows = np.arange(B)
+    for j in range(1, J):
+        q[:, j] = arg[rows, j, q[:, parents[j]]]
+    return q
+
+
+def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
+    """RPSM stages: ``2 x 2 x 2`` corners around every joint, grid size ``sizes[t]``.
+
+    ``poses`` ``(B, J, 3)`` start, ``windows`` ``(T, J)`` mm, ``excess_cost`` per mm
+    outside a window -> estimates ``(B, T, J, 3)``.
+    """
+    Lp, logfloor = state
+    B, J = poses.shape[:2]
+    V = Lp.shape[1]
+    signs = corner_signs()
+    L = poses.copy()
+    out = np.empty((B, len(sizes), J, 3))
+    rows = np.arange(B)[:, None]
+    cols = np.arange(J)[None, :]
+    for t, size in enumerate(sizes):
+        C = L[:, :, None, :] + signs[None, None] * (size / 2)      # (B, J, 8, 3)
+        hx, hy = project(cams, C.reshape(B, J * 8, 3))
+        U = sum_views(sample(Lp, hx.reshape(B, V, J, 8), hy.reshape(B, V, J, 8)), logfloor)
+        q = max_product_corners(U, C, lengths, windows[t], parents, excess_cost)
+        L = C[rows, cols, q]
+        out[:, t] = L
+    return out
+
+
+def unary(state, cams, points):
+    """Unary terms of points ``(B, P, 3)`` (shared by joints) -> ``(B, J, P)``."""
+    Lp, logfloor = state
+    hx, hy = project(cams, points)
+    return sum_views(sample(Lp, hx, hy), logfloor)

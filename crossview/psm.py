@@ -1,0 +1,259 @@
+"""The pictorial structure model (PSM) on a 3D grid around the root.
+
+A cube of ``cube_size`` mm around ``center`` is cut into ``n_bins^3`` bins. Every
+joint ``j`` may sit in any bin ``b``; the pose is the assignment that maximises
+
+    sum_j U_j(b_j) + sum_{(p, c) limbs} psi_c(b_p, b_c),
+
+* the **unary** ``U_j(b) = sum_v log max(h_vj(pi_v(b)), floor)``: each view's heatmap
+  ``h_vj`` read at the bin's projection ``pi_v(b)`` (lens model, then crop affine).
+  Summing logs multiplies the views' evidence (a joint must be seen by all views
+  at once); the ``floor`` keeps one empty or wrong heatmap from vetoing a bin.
+  Heatmaps are read by Keys' cubic interpolation of ``log h``, which is exact for
+  a Gaussian blob (its log is a quadratic), so the unary peaks where the views
+  agree, not at a heatmap pixel centre as bilinear sampling would;
+* the **pairwise** ``psi_c`` is 0 when the bins' distance is within ``tolerance`` of
+  the expected limb length and a large penalty otherwise (the paper's binary term);
+  on a regular grid it depends only on the bins' offset, so each limb is a stencil.
+
+Max-product (dynamic programming) on the skeleton tree finds the exact maximum.
+The official implementation (Qiu et al. 2019, ``lib/multiviews/pictorial.py``) sums
+bilinear heatmap values over views instead of multiplying them; chapter 6 of the
+book derives the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._array import ArrayLike, is_torch, like, to_numpy
+from ._validate import as_float_array, check_backend, check_int, check_positive
+from .camera import Camera
+from .kernels import get_kernel_module
+from .kernels.psm_common import limb_stencil, penalty
+from .skeleton import LIMB_PRIOR, SKELETON
+
+#: Heatmap values below this count as this much evidence (see :func:`psm`).
+DEFAULT_FLOOR = 1e-3
+
+
+@dataclass
+class Problem:
+    """Validated, batched inputs of :func:`psm` and :func:`crossview.rpsm` (NumPy, float64)."""
+
+    heatmaps: np.ndarray          #: (B, V, J, H, W)
+    cameras: list                 #: the V cameras
+    affines: np.ndarray           #: (B, V, 2, 3) image px -> heatmap px
+    cams: tuple                   #: (R, t, dist, aff) as in crossview.kernels.psm_common
+    lengths: np.ndarray           #: (B, J) expected limb lengths, mm
+    batched: bool                 #: the input had a batch axis
+    ref: object                   #: the input heatmaps (decides the output's kind)
+    floor: float
+    backend: str
+
+    @property
+    def shape(self):
+        return self.heatmaps.shape
+
+
+def camera_arrays(cameras: Sequence[Camera], affines: np.ndarray):
+    """Kernel camera arrays ``(R, t, dist, aff)`` from cameras and crop affines ``(B, V, 2, 3)``.
+
+    ``aff`` composes each crop affine with the camera's intrinsics, so that it maps
+    normalised (distorted) camera coordinates straight to heatmap pixels.
+    """
+    R = np.stack([c.R for c in cameras])
+    t = np.stack([c.t for c in cameras])
+    dist = np.stack([c.dist for c in cameras])
+    K = np.stack([c.K for c in cameras])                       # (V, 3, 3)
+    M = affines[..., :2] @ K[:, :2, :2]                        # (B, V, 2, 2)
+    o = (affines[..., :2] @ K[:, :2, 2:])[..., 0] + affines[..., 2]
+    return R, t, dist, np.concatenate([M, o[..., None]], -1)
+
+
+def _check_cameras(cameras, V: int) -> list[Camera]:
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) \
+            or not all(isinstance(c, Camera) for c in cameras):
+        raise TypeError("cameras must be a list of Camera objects")
+    if len(cameras) != V:
+        raise ValueError(f"cameras has {len(cameras)} cameras but heatmaps have {V} views "
+                         "(axis -4)")
+    return list(cameras)
+
+
+def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> Problem:
+    """Validate the shared inputs of PSM and RPSM and bring them to batched NumPy form."""
+    check_backend(backend)
+    floor = check_positive(floor, "floor")
+    ref = heatmaps
+    hm = as_float_array(heatmaps, "heatmaps", trailing=(None, None, None, None))
+    if hm.ndim not in (4, 5):
+        raise ValueError("heatmaps must have shape (V, J, H, W) or (B, V, J, H, W), got shape "
+                         f"{tuple(hm.shape)}")
+    if bool((hm < 0).any()):
+        raise ValueError("heatmaps must be non-negative (clip a network's output with "
+                         "np.clip(h, 0, None) first)")
+    batched = hm.ndim == 5
+    hm = to_numpy(hm).astype(np.float64, copy=False)
+    if not batched:
+        hm = hm[None]
+    B, V, J = hm.shape[:3]
+    if V < 2:
+        raise ValueError(f"heatmaps: at least two views are needed, got {V}")
+    if J != SKELETON.n_joints:
+        raise ValueError(f"heatmaps must have {SKELETON.n_joints} joints (axis -3, the "
+                         f"Human3.6M skeleton), got {J}")
+    cameras = _check_cameras(cameras, V)
+    A = to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3)))
+    if A.shape == (V, 2, 3):
+        A = np.broadcast_to(A, (B, V, 2, 3))
+    elif A.shape != (B, V, 2, 3):
+        raise ValueError(f"affines must have shape ({V}, 2, 3) or ({B}, {V}, 2, 3) to match "
+                         f"heatmaps, got shape {A.shape}")
+    if limb_lengths is None:
+        lengths = np.broadcast_to(LIMB_PRIOR.mean, (B, J)).copy()
+    else:
+        lengths = to_numpy(as_float_array(limb_lengths, "limb_lengths", trailing=(J,)))
+        if lengths.shape == (J,):
+            lengths = np.broadcast_to(lengths, (B, J)).copy()
+        elif lengths.shape != (B, J):
+            raise ValueError(f"limb_lengths must have shape ({J},) or ({B}, {J}), got shape "
+                             f"{lengths.shape}")
+        if (lengths[:, 1:] <= 0).any():
+            raise ValueError("limb_lengths must be positive (entry 0, the root, is ignored)")
+    A = np.ascontiguousarray(A)
+    return Problem(hm, cameras, A, camera_arrays(cameras, A), lengths, batched, ref, floor,
+                   backend)
+
+
+def check_center(center, problem: Problem) -> np.ndarray:
+    """Validate ``center`` ``(3,)`` or ``(B, 3)`` against the views; returns ``(B, 3)``.
+
+    A centre whose projection lies more than one heatmap size outside every view's
+    heatmap (or behind every camera) cannot be the person's: a clear error beats a
+    grid that sees nothing.
+    """
+    B, H, W = problem.shape[0], problem.shape[3], problem.shape[4]
+    c = to_numpy(as_float_array(center, "center", trailing=(3,)))
+    if c.shape == (3,):
+        c = np.broadcast_to(c, (B, 3)).copy()
+    elif c.shape != (B, 3):
+        raise ValueError(f"center must have shape (3,) or ({B}, 3), got shape {c.shape}")
+    from .kernels.psm_numpy import project
+
+    hx, hy = project(problem.cams, c[:, None, :])       # (B, V, 1)
+    seen = (hx > -W) & (hx < 2 * W) & (hy > -H) & (hy < 2 * H)
+    lost = ~seen.any(axis=(1, 2))
+    if lost.any():
+        b = int(np.flatnonzero(lost)[0])
+        raise ValueError(f"center {np.round(c[b], 1).tolist()} (frame {b}) projects far outside "
+                         "every view's heatmap; it must be near the person (e.g. the "
+                         "triangulated root)")
+    return c
+
+
+def to_backend(problem: Problem):
+    """The kernel module, its prepared heatmaps, the camera arrays, and ``native`` (converts
+    NumPy arrays to the backend's kind)."""
+    mod = get_kernel_module("psm", problem.backend)
+    if problem.backend == "torch":
+        import torch
+
+        ref = problem.ref
+        if is_torch(ref):
+            device = ref.device
+            dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float64
+        else:
+            device, dtype = torch.device("cpu"), torch.float64
+
+        def native(a, integer=False):
+            return torch.as_tensor(np.ascontiguousarray(a), device=device,
+                                   dtype=torch.int64 if integer else dtype)
+    else:
+        def native(a, integer=False):
+            return np.ascontiguousarray(a, dtype=np.int64 if integer else np.float64)
+    state = mod.prepare(native(problem.heatmaps), problem.floor)
+    cams = tuple(native(a) for a in problem.cams)
+    return mod, state, cams, native
+
+
+def from_backend(x, problem: Problem):
+    """A kernel's result as the kind of the input heatmaps, batch axis dropped if it had none."""
+    x = like(to_numpy(x), problem.ref) if is_torch(problem.ref) else to_numpy(x)
+    return x if problem.batched else x[0]
+
+
+def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, center: ArrayLike,
+        limb_lengths: ArrayLike | None, n_bins: int = 16, cube_size: float = 2000.0,
+        tolerance: float = 150.0, backend: str = "numpy", *, floor: float = DEFAULT_FLOOR):
+    """Pose ``(J, 3)`` (mm) maximising the pictorial structure model on an ``n_bins^3`` grid.
+
+    Parameters
+    ----------
+    heatmaps : ``(V, J, H, W)`` non-negative, or batched ``(B, V, J, H, W)``.
+    cameras : the ``V`` cameras.
+    affines : ``(V, 2, 3)`` image px -> heatmap px, shared by all frames, or ``(B, V, 2, 3)``.
+    center : ``(3,)`` or ``(B, 3)`` mm, the middle of the cube (usually the triangulated root).
+    limb_lengths : ``(J,)`` or ``(B, J)`` expected limb lengths (mm), or ``None`` for the
+        skeleton prior's means.
+    n_bins : bins per axis ``N >= 2``; the spacing is ``cube_size / (N - 1)``.
+    cube_size : edge of the cube (mm).
+    tolerance : a limb is plausible when its length is within this of the expected one (mm).
+    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"`` or ``"torch"``.
+    floor : heatmap values are clipped from below at this before the logarithm.
+
+    Returns ``(J, 3)``, or ``(B, J, 3)`` for batched heatmaps: the centres of the chosen
+    bins, in the kind (NumPy or torch, device and dtype) of ``heatmaps``.
+    """
+    problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)
+    n_bins = check_int(n_bins, "n_bins", 2)
+    cube_size = check_positive(cube_size, "cube_size")
+    tolerance = check_positive(tolerance, "tolerance")
+    centers = check_center(center, problem)
+    V, J = problem.shape[1:3]
+    mod, state, cams, native = to_backend(problem)
+    windows = np.full(J, tolerance)
+    poses = mod.coarse(state, cams, native(centers), native(problem.lengths), native(windows),
+                       SKELETON.parents, n_bins, cube_size,
+                       penalty(J, V, float(np.log(problem.floor))))
+    return from_backend(poses, problem)
+
+
+def grid(center: ArrayLike, n_bins: int = 16, cube_size: float = 2000.0) -> np.ndarray:
+    """Bin centres ``(n_bins^3, 3)`` of the cube around ``center`` ``(3,)``.
+
+    Bin ``k = (ix N + iy) N + iz`` sits at ``center - cube_size/2 + (ix, iy, iz) s`` with
+    spacing ``s = cube_size / (N - 1)``, so the outer bins lie on the cube's faces.
+    """
+    from .kernels.psm_numpy import grid_points
+
+    c = to_numpy(as_float_array(center, "center", trailing=(3,)))
+    if c.shape != (3,):
+        raise ValueError(f"center must have shape (3,), got shape {c.shape}")
+    n_bins = check_int(n_bins, "n_bins", 2)
+    return grid_points(c[None], n_bins, check_positive(cube_size, "cube_size"))[0]
+
+
+def unary_terms(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
+                points: ArrayLike, floor: float = DEFAULT_FLOOR) -> np.ndarray:
+    """Unary terms ``(J, P)`` of world points ``(P, 3)`` for one frame's heatmaps ``(V, J, H, W)``.
+
+    ``U_j(X) = sum_v log max(h_vj(pi_v(X)), floor)`` with Keys-cubic interpolation of
+    the log-heatmap; points outside a heatmap or behind a camera read ``floor``.
+    """
+    from .kernels import psm_numpy
+
+    problem = prepare_inputs(heatmaps, cameras, affines, None, floor, "numpy")
+    if problem.batched:
+        raise ValueError("unary_terms takes one frame: heatmaps (V, J, H, W)")
+    pts = to_numpy(as_float_array(points, "points", trailing=(3,)))
+    if pts.ndim != 2:
+        raise ValueError(f"points must have shape (P, 3), got shape {pts.shape}")
+    state = psm_numpy.prepare(problem.heatmaps, floor)
+    return psm_numpy.unary(state, problem.cams, pts[None])[0]
+
+
+__all__ = ["DEFAULT_FLOOR", "grid", "limb_stencil", "psm", "unary_terms"]

@@ -1,0 +1,149 @@
+"""The recursive pictorial structure model (RPSM) of Qiu et al. (2019).
+
+Stage 0 is a PSM on a coarse ``N^3`` grid around the root. Each later stage places
+a ``2 x 2 x 2`` grid around *every* joint's current estimate (corners at
+``+-size/2`` per axis), re-solves all joints jointly by max-product on the tree,
+and halves ``size``; it starts at ``cube_size / N`` (Qiu et al.'s official code).
+Picking one of two points ``+-size/2`` per axis and halving is a binary search:
+after ``depth`` stages the estimate can move ``cube_size / N`` from the coarse bin
+and resolves ``cube_size / (N 2^depth)``.
+
+The pairwise term of a stage is computed on the fly from the corners' distances.
+Its window shrinks with the grid: two corners can be up to ``sqrt(3) size`` closer
+or farther apart than the points they stand for, so limb ``j`` is plausible when
+``|distance - L_j| <= min(tolerance, margin_j + sqrt(3) size)``. The ``margin``
+is how far the true limb may be from the expected length ``L_j``: three standard
+deviations of the skeleton prior when the lengths come from it, zero when they are
+given. Early stages are as loose as the paper's; late ones hold the limbs to what
+the prior allows, which pulls noisy joints back onto a plausible skeleton.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._array import ArrayLike, to_numpy
+from ._validate import as_float_array, check_int, check_positive
+from .camera import Camera
+from .heatmap import find_peaks, heatmap_to_image
+from .kernels.psm_common import EXCESS_COST, penalty
+from .psm import DEFAULT_FLOOR, Problem, check_center, from_backend, prepare_inputs, to_backend
+from .skeleton import LIMB_PRIOR, SKELETON
+from .triangulate import triangulate_robust
+
+#: Standard deviations of the limb-length prior that the late stages allow.
+PRIOR_MARGIN_STD = 3.0
+
+
+def stage_sizes(n_bins: int, depth: int, cube_size: float) -> np.ndarray:
+    """Grid sizes ``(depth,)`` of the refinement stages: ``cube_size / N / 2^t``."""
+    return cube_size / n_bins / 2.0 ** np.arange(depth)
+
+
+def stage_windows(sizes: np.ndarray, margin: np.ndarray, tolerance: float) -> np.ndarray:
+    """Limb windows ``(T, J)`` of the refinement stages (mm); see the module docstring."""
+    return np.minimum(tolerance, margin[None, :] + np.sqrt(3.0) * sizes[:, None])
+
+
+def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
+    """The root of every frame ``(B, 3)``, robustly triangulated from its heatmap peaks.
+
+    Peaks are weighted by their height; views whose peak disagrees by more than
+    ``threshold_px`` heatmap pixels (converted to image pixels per view) are left
+    out. When the root cannot be triangulated (fewer than two views see it), the
+    median of all triangulated joints stands in.
+    """
+    hm = problem.heatmaps
+    peaks, values = find_peaks(hm)                                 # (B, V, J, 2), (B, V, J)
+    uv = heatmap_to_image(peaks, problem.affines)
+    scale = np.sqrt(np.abs(np.linalg.det(problem.affines[..., :2])))  # heatmap px per image px
+    threshold = float(threshold_px / scale.mean())
+    root = triangulate_robust(uv[:, :, :1], problem.cameras, values[:, :, :1],
+                              threshold=threshold)[:, 0]
+    lost = ~np.isfinite(root).all(-1)
+    if lost.any():
+        X = triangulate_robust(uv[lost], problem.cameras, values[lost], threshold=threshold)
+        with np.errstate(all="ignore"):
+            root[lost] = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=1)
+    if not np.isfinite(root).all():
+        b = int(np.flatnonzero(~np.isfinite(root).all(-1))[0])
+        raise ValueError(f"center=None: frame {b} has no joint seen in two views to "
+                         "triangulate; pass center explicitly")
+    return root
+
+
+def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
+         center: ArrayLike | None = None, limb_lengths: ArrayLike | None = None,
+         n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0, tolerance: float = 150.0,
+         backend: str = "numpy", *, floor: float = DEFAULT_FLOOR,
+         length_margin: ArrayLike | float | None = None, return_stages: bool = False):
+    """Pose ``(J, 3)`` (mm) by the recursive pictorial structure model.
+
+    Parameters
+    ----------
+    heatmaps : ``(V, J, H, W)`` non-negative, or batched ``(B, V, J, H, W)``.
+    cameras : the ``V`` cameras.
+    affines : ``(V, 2, 3)`` image px -> heatmap px shared by all frames, or ``(B, V, 2, 3)``.
+    center : ``(3,)`` or ``(B, 3)`` middle of the first grid (mm); ``None`` triangulates
+        the root robustly from its heatmap peaks.
+    limb_lengths : ``(J,)`` or ``(B, J)`` mm, or ``None`` for the skeleton prior's means.
+    n_bins : bins per axis of the first grid (``N >= 2``).
+    depth : refinement stages after the first (``>= 0``; 0 is plain PSM).
+    cube_size : edge of the first grid's cube (mm).
+    tolerance : the widest limb window (mm), used by the first stage.
+    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"`` or ``"torch"``.
+    floor : heatmap values are clipped from below at this before the logarithm.
+    length_margin : how far (mm) true limbs may be from ``limb_lengths``, scalar or ``(J,)``;
+        default three prior standard deviations for prior lengths, 0 for given ones.
+    return_stages : also return every stage's estimate, ``(depth + 1, J, 3)``
+        (``(B, depth + 1, J, 3)`` batched), stage 0 being the coarse PSM.
+
+    Returns the pose ``(J, 3)`` or ``(B, J, 3)`` in the kind of ``heatmaps``, and with
+    ``return_stages`` the tuple ``(pose, stages)``.
+
+    Examples
+    --------
+    >>> import crossview as cv
+    >>> s = cv.make_scenes(2, seed=0)
+    >>> poses = cv.rpsm(s.heatmaps, s.cameras, s.affines)        # (2, 17, 3)
+    """
+    problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)
+    n_bins = check_int(n_bins, "n_bins", 2)
+    depth = check_int(depth, "depth", 0)
+    cube_size = check_positive(cube_size, "cube_size")
+    tolerance = check_positive(tolerance, "tolerance")
+    V, J = problem.shape[1:3]
+    if length_margin is None:
+        margin = PRIOR_MARGIN_STD * LIMB_PRIOR.std if limb_lengths is None else np.zeros(J)
+    else:
+        margin = to_numpy(as_float_array(length_margin, "length_margin"))
+        if margin.shape not in ((), (J,)) or (margin < 0).any():
+            raise ValueError(f"length_margin must be a non-negative number or have shape "
+                             f"({J},), got {margin!r}")
+        margin = np.broadcast_to(margin, (J,)).astype(np.float64)
+    centers = root_center(problem) if center is None else check_center(center, problem)
+
+    mod, state, cams, native = to_backend(problem)
+    pen = penalty(J, V, float(np.log(problem.floor)))
+    lengths = native(problem.lengths)
+    coarse = mod.coarse(state, cams, native(centers), lengths, native(np.full(J, tolerance)),
+                        SKELETON.parents, n_bins, cube_size, pen)
+    sizes = stage_sizes(n_bins, depth, cube_size)
+    if depth:
+        windows = stage_windows(sizes, margin, tolerance)
+        stages = mod.refine(state, cams, coarse, lengths, native(windows), sizes,
+                            SKELETON.parents, EXCESS_COST)
+        final = stages[:, -1]
+    else:
+        final = coarse
+    pose = from_backend(final, problem)
+    if not return_stages:
+        return pose
+    every = np.concatenate([to_numpy(coarse)[:, None]]
+                           + ([to_numpy(stages)] if depth else []), axis=1)
+    return pose, from_backend(every, problem)
+
+
+__all__ = ["root_center", "rpsm", "stage_sizes", "stage_windows"]

@@ -1,0 +1,205 @@
+"""Triangulation: 3D points from their pixels in several calibrated views.
+
+The direct linear transform (DLT) of Hartley and Zisserman (2004, section 12.2):
+a pixel ``x_v`` seen by camera ``v`` with projection ``P_v`` satisfies
+``x_v ~ P_v X``, so ``x_v P_v^3 - P_v^1`` and ``y_v P_v^3 - P_v^2`` (rows of
+``P_v``) are orthogonal to the homogeneous point ``X``. Stacking two rows per view
+gives ``A X = 0``; the right singular vector of ``A`` with the smallest singular
+value is the least-squares solution. A confidence ``w_v`` multiplies the view's rows.
+
+:func:`triangulate` is that weighted DLT; :func:`triangulate_robust` survives a
+wrong pixel (a false heatmap peak) in some views by trying every pair of views,
+scoring each pair's point by its reprojection error in all views (a truncated
+quadratic, as in MSAC), and refitting on the views that agree.
+
+Pixels are *distorted* (as a camera sees them): both functions undistort first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+
+from ._array import ArrayLike, is_torch, like, xp
+from ._validate import as_float_array, check_positive
+from .camera import Camera
+
+#: World coordinates are divided by this before the DLT (mm -> m), which keeps the
+#: columns of ``A`` at similar magnitudes (Hartley's normalisation, in its simplest form).
+_WORLD_SCALE = 1000.0
+
+
+def _check_cameras(cameras, n_views: int, name: str = "cameras") -> list[Camera]:
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
+        raise TypeError(f"{name} must be a list of Camera objects, got {type(cameras).__name__}")
+    if not all(isinstance(c, Camera) for c in cameras):
+        raise TypeError(f"{name} must be a list of Camera objects")
+    if len(cameras) < 2:
+        raise ValueError(f"{name}: at least two views are needed, got {len(cameras)}")
+    if len(cameras) != n_views:
+        raise ValueError(f"{name} has {len(cameras)} cameras but points have {n_views} views "
+                         "(axis -3)")
+    return list(cameras)
+
+
+def _inputs(points, cameras, weights):
+    points = as_float_array(points, "points", trailing=(None, None, 2))
+    if points.ndim not in (3, 4):
+        raise ValueError("points must have shape (V, J, 2) or (B, V, J, 2), got shape "
+                         f"{tuple(points.shape)}")
+    cameras = _check_cameras(cameras, points.shape[-3])
+    if weights is None:
+        weights = xp(points).ones_like(points[..., 0])
+    else:
+        weights = like(as_float_array(weights, "weights"), points)
+        if tuple(weights.shape) != tuple(points.shape[:-1]):
+            raise ValueError(f"weights must have shape {tuple(points.shape[:-1])} (points without "
+                             f"the last axis), got shape {tuple(weights.shape)}")
+        if bool((weights < 0).any()):
+            raise ValueError("weights must be non-negative")
+    return points, cameras, weights
+
+
+def _normalized(points, cameras):
+    """Distorted pixels ``(..., V, J, 2)`` -> ideal normalised coordinates ``K^-1 x``."""
+    out = []
+    for v, cam in enumerate(cameras):
+        uv = cam.undistort_points(points[..., v, :, :])
+        K = like(cam.K, uv)
+        y = (uv[..., 1] - K[1, 2]) / K[1, 1]
+        x = (uv[..., 0] - K[0, 2] - K[0, 1] * y) / K[0, 0]
+        out.append(xp(uv).stack([x, y], -1))
+    return xp(points).stack(out, -3)
+
+
+def _extrinsics(cameras, ref):
+    """``[R | t / scale]`` of every camera, ``(V, 3, 4)``, in ``ref``'s kind."""
+    Rt = np.stack([np.hstack([c.R, c.t[:, None] / _WORLD_SCALE]) for c in cameras])
+    return like(Rt, ref)
+
+
+def dlt(xn, Rt, weights):
+    """Weighted DLT on normalised coordinates.
+
+    ``xn`` ``(..., V, J, 2)``, ``Rt`` ``(V, 3, 4)`` (world in metres), ``weights``
+    ``(..., V, J)`` -> homogeneous solutions ``(..., J, 4)`` (unit norm).
+    """
+    m = xp(xn)
+    # rows (..., J, V, 2, 4): w * (x P3 - P1), w * (y P3 - P2)
+    x = xn.movedim(-3, -2) if is_torch(xn) else np.moveaxis(xn, -3, -2)
+    w = weights.movedim(-2, -1) if is_torch(weights) else np.moveaxis(weights, -2, -1)
+    rows = x[..., :, None] * Rt[:, 2][:, None, :] - Rt[:, :2]
+    rows = rows * w[..., None, None]
+    A = rows.reshape(*rows.shape[:-3], -1, 4)
+    _, _, vh = m.linalg.svd(A, full_matrices=False)
+    return vh[..., -1, :]
+
+
+def _dehomogenize(Xh, enough):
+    m = xp(Xh)
+    w = Xh[..., 3:]
+    tiny = m.abs(w) < 1e-12
+    X = Xh[..., :3] / m.where(tiny, m.ones_like(w), w) * _WORLD_SCALE
+    bad = tiny[..., 0] | ~enough
+    nan = m.full_like(X, float("nan"))
+    return m.where(bad[..., None], nan, X)
+
+
+def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike | None = None):
+    """Confidence-weighted DLT: pixels ``(V, J, 2)`` -> world points ``(J, 3)`` (mm).
+
+    Batched: ``(B, V, J, 2)`` -> ``(B, J, 3)``. ``weights`` (same shape without the
+    last axis, non-negative) scale each view's two DLT rows; weight 0 leaves the
+    view out. A joint with fewer than two views of positive weight is
+    undetermined and comes back as NaN. Pixels are distorted image pixels; they
+    are undistorted with each camera's lens model first.
+
+    Examples
+    --------
+    >>> import crossview as cv
+    >>> s = cv.make_scenes(2, seed=0, heatmaps=False)
+    >>> X = cv.triangulate(s.joints2d, s.cameras)          # (2, 17, 3)
+    """
+    points, cameras, weights = _inputs(points, cameras, weights)
+    xn = _normalized(points, cameras)
+    Xh = dlt(xn, _extrinsics(cameras, xn), weights)
+    enough = (weights > 0).sum(-2) >= 2
+    return _dehomogenize(Xh, enough)
+
+
+def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camera]):
+    """Pixel distance between ``X`` ``(..., J, 3)`` projected into each view and ``points``.
+
+    ``points`` ``(..., V, J, 2)`` -> errors ``(..., V, J)`` in pixels. A point at or
+    behind a camera, or NaN, has an infinite error in that view.
+    """
+    points = as_float_array(points, "points", trailing=(None, None, 2))
+    X = like(as_float_array(X, "X", trailing=(None, 3), finite=False), points)
+    m = xp(points)
+    errs = []
+    for v, cam in enumerate(cameras):
+        ok = m.isfinite(X).all(-1)
+        Xs = m.where(ok[..., None], X, m.zeros_like(X))
+        ok = ok & (cam.depth(Xs) > 1e-6)
+        uv = cam.project(Xs, allow_behind=True)
+        e = ((uv - points[..., v, :, :]) ** 2).sum(-1) ** 0.5
+        errs.append(m.where(ok & m.isfinite(e), e, m.full_like(e, float("inf"))))
+    return m.stack(errs, -2)
+
+
+def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
+                       weights: ArrayLike | None = None, threshold: float = 40.0):
+    """Triangulation that survives wrong pixels in some views, ``(..., V, J, 2) -> (..., J, 3)``.
+
+    Every pair of views proposes a point (weighted DLT on the pair). Each
+    proposal is scored by ``sum_v min(e_v, threshold)^2`` over the views of
+    positive weight, where ``e_v`` is its reprojection error (pixels) in view
+    ``v``; the best proposal's *inliers* (``e_v < threshold``) are then
+    triangulated together with their weights. One false peak among four views
+    disagrees with the three others, so a pair without it wins.
+
+    ``threshold`` (image pixels) should exceed the reprojection error of correct
+    detections and stay below the distance of typical false ones. A joint with
+    fewer than two views of positive weight comes back as NaN.
+    """
+    points, cameras, weights = _inputs(points, cameras, weights)
+    threshold = check_positive(threshold, "threshold")
+    m = xp(points)
+    V = len(cameras)
+    xn = _normalized(points, cameras)
+    Rt = _extrinsics(cameras, xn)
+    pairs = list(combinations(range(V), 2))
+    mask = np.zeros((len(pairs), V))
+    for k, (a, b) in enumerate(pairs):
+        mask[k, [a, b]] = 1.0
+    mask = like(mask, points)                                   # (P, V)
+    shape = (len(pairs),) + (1,) * (points.ndim - 3) + (V, 1)
+    w_pairs = weights[None] * mask.reshape(shape)               # (P, ..., V, J)
+    Xh = dlt(xn[None], Rt, w_pairs)                             # (P, ..., J, 4)
+    pair_ok = (w_pairs > 0).sum(-2) >= 2                        # (P, ..., J)
+    X_pairs = _dehomogenize(Xh, pair_ok)
+    err = reprojection_errors(X_pairs, points[None], cameras)   # (P, ..., V, J)
+    used = weights[None] > 0
+    clipped = m.where(err < threshold, err, m.full_like(err, threshold))
+    cost = m.where(used, clipped**2, m.zeros_like(clipped)).sum(-2)       # (P, ..., J)
+    cost = m.where(pair_ok, cost, m.full_like(cost, float("inf")))
+    best = cost.argmin(0)                                                  # (..., J)
+    if is_torch(err):
+        idx = best[None, ..., None, :].expand(1, *err.shape[1:])
+        err_best = err.gather(0, idx)[0]
+        mask_best = mask[best]                                  # (..., J, V)
+    else:
+        idx = np.broadcast_to(best[None, ..., None, :], (1, *err.shape[1:]))
+        err_best = np.take_along_axis(err, idx, 0)[0]
+        mask_best = mask[best]
+    mask_best = mask_best.movedim(-1, -2) if is_torch(mask_best) else np.moveaxis(mask_best, -1, -2)
+    inlier = (err_best < threshold) & (weights > 0)
+    # keep the pair itself when fewer than two views agree with its point
+    few = inlier.sum(-2, keepdims=True) < 2
+    inlier = m.where(few, mask_best > 0, inlier)
+    w_final = m.where(inlier, weights, m.zeros_like(weights))
+    Xh = dlt(xn, Rt, w_final)
+    enough = (weights > 0).sum(-2) >= 2
+    return _dehomogenize(Xh, enough)

@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+import torch
+
+import crossview as cv
+from crossview.psm import prepare_inputs
+from crossview.rpsm import root_center, stage_sizes, stage_windows
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return cv.make_scenes(4, "h36m", seed=21, n_subjects=2)
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    return cv.make_scenes(4, "h36m", seed=22, jitter=1.5, false_peak_prob=0.1)
+
+
+def test_clean_heatmaps_give_the_pose_to_2mm_without_ground_truth(clean):
+    pose = cv.rpsm(clean.heatmaps, clean.cameras, clean.affines)
+    err = cv.mpjpe(pose, clean.joints3d)
+    print(f"RPSM on clean heatmaps: MPJPE {err:.2f} mm")
+    assert pose.shape == (4, 17, 3) and err <= 2.0
+
+
+def test_every_stage_and_the_first_is_psm(noisy):
+    f = 0
+    pose, stages = cv.rpsm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], depth=6,
+                           return_stages=True)
+    assert stages.shape == (7, 17, 3) and np.array_equal(stages[-1], pose)
+    problem = prepare_inputs(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], None, 1e-3,
+                             "numpy")
+    c = root_center(problem)[0]
+    assert np.array_equal(stages[0], cv.psm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f],
+                                            c, None))
+    assert np.array_equal(cv.rpsm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], depth=0),
+                          stages[0])
+    # each stage moves every joint by exactly half the stage's grid size along each axis
+    steps = np.abs(np.diff(stages, axis=0))
+    assert np.allclose(steps, stage_sizes(16, 6, 2000.0)[:, None, None] / 2)
+
+
+def test_refinement_improves_on_the_coarse_grid(noisy):
+    _, stages = cv.rpsm(noisy.heatmaps, noisy.cameras, noisy.affines, return_stages=True)
+    errs = [cv.mpjpe(stages[:, k], noisy.joints3d) for k in range(stages.shape[1])]
+    print("error per stage (mm):", np.round(errs, 1))
+    assert errs[-1] < 0.8 * errs[0] and errs[-1] <= 70.0
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_backends_agree_to_half_a_millimetre(noisy, backend):
+    ref = cv.rpsm(noisy.heatmaps, noisy.cameras, noisy.affines)
+    got = cv.rpsm(noisy.heatmaps, noisy.cameras, noisy.affines, backend=backend)
+    assert np.abs(got - ref).max() <= 0.5
+
+
+def test_naive_backend_agrees_on_a_small_grid(noisy):
+    args = (noisy.heatmaps[1], noisy.cameras, noisy.affines[1])
+    ref = cv.rpsm(*args, n_bins=4, depth=4, backend="naive")
+    for backend in ("numpy", "numba", "torch"):
+        assert np.abs(cv.rpsm(*args, n_bins=4, depth=4, backend=backend) - ref).max() <= 0.5
+
+
+def test_batched_equals_frame_by_frame_with_shared_or_per_frame_affines(noisy):
+    A = noisy.affines[0]
+    batched = cv.rpsm(noisy.heatmaps[:2], noisy.cameras, A, depth=4)
+    per_frame = cv.rpsm(noisy.heatmaps[:2], noisy.cameras, np.stack([A, A]), depth=4)
+    single = np.stack([cv.rpsm(noisy.heatmaps[b], noisy.cameras, A, depth=4) for b in range(2)])
+    assert np.array_equal(batched, per_frame) and np.array_equal(batched, single)
+
+
+def test_given_limb_lengths_pull_the_limbs_towards_them(noisy):
+    args = (noisy.heatmaps, noisy.cameras, noisy.affines, noisy.joints3d[:, 0],
+            noisy.limb_lengths)
+    held = cv.rpsm(*args)
+    loose = cv.rpsm(*args, length_margin=1e6)           # only the first stage's window
+    dev = [np.abs(cv.SKELETON.limb_lengths(p) - noisy.limb_lengths)[:, 1:].mean()
+           for p in (held, loose)]
+    print(f"limb length error: held {dev[0]:.1f} mm, loose {dev[1]:.1f} mm")
+    assert dev[0] < 0.7 * dev[1]
+    assert cv.mpjpe(held, noisy.joints3d) < cv.mpjpe(loose, noisy.joints3d)
+
+
+def test_stage_windows_shrink_to_the_margin():
+    sizes = stage_sizes(16, 10, 2000.0)
+    assert np.allclose(sizes, 125.0 / 2.0 ** np.arange(10))
+    margin = 3 * cv.LIMB_PRIOR.std
+    w = stage_windows(sizes, margin, 150.0)
+    assert (w <= 150.0).all() and (np.diff(w, axis=0) <= 0).all()
+    assert np.allclose(w[-1], np.minimum(150, margin + np.sqrt(3) * sizes[-1]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_in_torch_out(noisy, device, dtype):
+    hm = torch.tensor(noisy.heatmaps[:2], dtype=dtype, device=device)
+    out, stages = cv.rpsm(hm, noisy.cameras, torch.tensor(noisy.affines[:2]), backend="torch",
+                          return_stages=True)
+    assert isinstance(out, torch.Tensor) and out.dtype == dtype and out.device.type == device
+    assert stages.shape == (2, 11, 17, 3)
+    ref = cv.rpsm(noisy.heatmaps[:2], noisy.cameras, noisy.affines[:2])
+    assert np.abs(out.cpu().double().numpy() - ref).max() <= (1e-9 if dtype == torch.float64
+                                                               else 0.5)
+
+
+def test_centre_falls_back_when_the_root_is_lost(clean):
+    hm = clean.heatmaps[0].copy()
+    hm[:, 0] = 0.0                                   # no view sees the root
+    pose = cv.rpsm(hm, clean.cameras, clean.affines[0])
+    err = np.linalg.norm(pose - clean.joints3d[0], axis=-1)
+    assert np.median(err) < 2.0
+    with pytest.raises(ValueError, match="center=None"):
+        cv.rpsm(np.zeros_like(hm), clean.cameras, clean.affines[0])
+
+
+def test_bad_input(clean):
+    hm, cams, A = clean.heatmaps[0], clean.cameras, clean.affines[0]
+    with pytest.raises(ValueError, match="depth must be >= 0"):
+        cv.rpsm(hm, cams, A, depth=-1)
+    with pytest.raises(ValueError, match="n_bins must be >= 2"):
+        cv.rpsm(hm, cams, A, n_bins=1)
+    with pytest.raises(ValueError, match="at least two views"):
+        cv.rpsm(hm[:1], cams[:1], A[:1])
+    with pytest.raises(ValueError, match="non-negative"):
+        cv.rpsm(hm - 0.5, cams, A)
+    with pytest.raises(ValueError, match="finite"):
+        cv.rpsm(np.where(hm > 0.5, np.inf, hm), cams, A)
+    with pytest.raises(ValueError, match="projects far outside"):
+        cv.rpsm(hm, cams, A, center=[0.0, 0.0, 1e6])
+    with pytest.raises(ValueError, match="affines must have shape"):
+        cv.rpsm(clean.heatmaps[:2], cams, clean.affines[:3])
+    with pytest.raises(ValueError, match="length_margin"):
+        cv.rpsm(hm, cams, A, length_margin=-1.0)
+    with pytest.raises(TypeError, match="depth must be an integer"):
+        cv.rpsm(hm, cams, A, depth=2.5)
