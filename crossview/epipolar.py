@@ -9,12 +9,14 @@ curve; :func:`epipolar_curve` traces it by projecting points of the ray.
 
 :class:`EpipolarSampler` precomputes, for a rig and its crop affines, where the
 analytic cross-view fusion of :mod:`crossview.fusion` reads each source heatmap.
-All pixels of view ``u`` that lie on one epipolar plane (a plane through both camera
-centres) share one epipolar curve in view ``v``; so the sampler traces a fan of
-``n_lines`` curves per ordered view pair, ``n_samples`` points each, and gives every
-target pixel the two curves that bracket its plane and an interpolation weight.
-This is exact geometry (distortion included) and ``HW / n_lines`` times less work
-than tracing one curve per pixel.
+The rays of all pixels of view ``u`` that lie in one epipolar half-plane (bounded by
+the baseline through both camera centres) have one epipolar curve in view ``v``: the
+part of the line whose points lie in front of camera ``u``. So the sampler traces a
+fan of ``n_lines`` curves per ordered view pair, ``n_samples`` points each, and gives
+every target pixel the two curves that bracket its half-plane and an interpolation
+weight. This is
+exact geometry (distortion included) and ``H W / n_lines`` times less work than
+tracing one curve per pixel.
 """
 
 from __future__ import annotations
@@ -300,6 +302,28 @@ def _clip_lines_to_boxes(p0, d, box):
     return tmin.max(-1), tmax.min(-1)
 
 
+def _in_front_of_both(ideal: np.ndarray, cam_v: Camera, base: np.ndarray,
+                      rays_u: np.ndarray) -> np.ndarray:
+    """Which points of the epipolar curves can be a point in front of both cameras.
+
+    ``ideal`` ``(G, K, S, 2)`` are ideal pixels of camera ``v`` on the curves of ``K``
+    half-planes, ``rays_u`` ``(G, K, 3)`` a ray of camera ``u`` in each half-plane and
+    ``base`` the unit baseline from ``u`` to ``v``. The ray of each point
+    (``C_v + beta r``) meets the half-plane's ray (``C_u + alpha d``) where
+    ``alpha d - beta r = base``; the point is kept when ``alpha`` and ``beta`` are
+    positive. This keeps the half of the line in front of camera ``u``: the two halves
+    meet at the epipole, which matters when ``u`` stands inside the crop of ``v``.
+    """
+    ok = np.linalg.norm(rays_u, axis=-1) > 1e-12
+    xn = pixels_to_normalized(ideal, cam_v.K)
+    r = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1) @ cam_v.R   # world rays
+    d = rays_u[:, :, None, :]
+    d_x_r = np.cross(d, r)
+    alpha = (np.cross(base, r) * d_x_r).sum(-1)
+    beta = (np.cross(base, d) * d_x_r).sum(-1)
+    return ~ok[..., None] | ((alpha > 0) & (beta > 0))
+
+
 @dataclass(frozen=True, eq=False)
 class EpipolarSampler:
     """Where analytic fusion reads each source heatmap: a fan of epipolar curves per view pair.
@@ -318,9 +342,10 @@ class EpipolarSampler:
         falls outside it.
     frac : (G, P, K, S, 2) float32, the bilinear weights ``(fx, fy)`` in ``[0, 1]``.
     bins : (G, P, H * W) int32, for every target pixel the curve ``k`` such that its
-        epipolar plane lies between curves ``k`` and ``k + 1``.
+        epipolar half-plane lies between those of curves ``k`` and ``k + 1``.
     weights : (G, P, H * W) float32, the interpolation weight of curve ``k + 1``.
-    angles : (G, P, K) float64, the epipolar plane of each curve (rad, about the baseline).
+    angles : (G, P, K) float64, the epipolar half-plane of each curve: its angle (rad)
+        about the baseline from the half-plane of the target heatmap's centre.
     """
 
     n_views: int
@@ -393,31 +418,37 @@ class EpipolarSampler:
             if np.linalg.norm(base) < 1e-9:
                 raise ValueError(f"cameras {u} and {v} share a centre; fusion needs a baseline")
             base = base / np.linalg.norm(base)
-            # Epipolar planes contain the baseline; a plane is given by its angle about it,
-            # measured from the plane of the heatmap's centre (basis e1, e2 of normals).
+            # Every ray from C_u lies in a half-plane bounded by the baseline; a half-plane
+            # is given by its angle about the baseline, measured from the half-plane of
+            # the heatmap's centre (basis e1, e2 of the normals n = base x d).
             e1 = np.cross(base, centre_rays[u])                          # (G, 3)
             ok = np.linalg.norm(e1, axis=-1) > 1e-9
             e1 = np.where(ok[:, None], _unit(e1), _any_perpendicular(base))
             e2 = np.cross(base, e1)
-            # A ray d lies in the plane with normal n = base x d, and for unit base
-            # perpendicular to e1: n . e1 = -d . e2 and n . e2 = d . e1. The dot products
-            # are taken in u's camera frame, where d is (x_n, y_n, 1).
+            # For unit base perpendicular to e1: n . e1 = -d . e2 and n . e2 = d . e1. The
+            # dot products are taken in u's camera frame, where d is (x_n, y_n, 1).
             d_e = rays[u] @ (cu.R @ np.stack([e1, e2], -1))                # (G, HW, 2)
-            phi = np.arctan2(d_e[..., 0], -d_e[..., 1])
-            phi = (phi + np.pi / 2) % np.pi - np.pi / 2                  # a plane is +-n
+            phi = np.arctan2(d_e[..., 0], -d_e[..., 1])                   # in (-pi, pi]
             lo, hi = phi.min(1), phi.max(1)
-            # the heatmap contains (or nearly) the epipole: its pixels span every plane
-            wide = hi - lo > np.pi / 2
-            lo = np.where(wide, -np.pi / 2, lo)
-            hi = np.where(wide, np.pi / 2, np.maximum(hi, lo + 1e-12))
+            # Half-planes of pixels that do not surround the epipole span less than pi;
+            # a heatmap around the epipole (camera v in view) meets all of them.
+            wide = hi - lo > np.pi
+            lo = np.where(wide, -np.pi, lo)
+            hi = np.where(wide, np.pi, np.maximum(hi, lo + 1e-12))
             t = (phi - lo[:, None]) / (hi - lo)[:, None] * (K - 1)
             k0 = np.clip(np.floor(t), 0, K - 2)
             bins[:, p] = k0.astype(np.int32)
             weights[:, p] = np.clip(t - k0, 0.0, 1.0)
             ang = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, K)   # (G, K)
             angles[:, p] = ang
-            # The plane with normal n seen from C_v: the line K_v^{-T} R_v n of ideal pixels.
             n_k = np.cos(ang)[..., None] * e1[:, None] + np.sin(ang)[..., None] * e2[:, None]
+            # A typical ray of each half-plane: the heatmap centre's ray projected onto the
+            # plane, mirrored across the baseline when it falls into the other half.
+            c = centre_rays[u][:, None, :]
+            d_k = c - (c * n_k).sum(-1, keepdims=True) * n_k
+            side = (d_k * np.cross(n_k, base)).sum(-1, keepdims=True)
+            d_k = np.where(side >= 0, d_k, 2 * (d_k @ base)[..., None] * base - d_k)
+            # The half-plane seen from C_v: on the line K_v^{-T} R_v n of ideal pixels.
             lines = n_k @ (np.linalg.inv(cv_.K).T @ cv_.R).T                # (G, K, 3)
             ab = np.hypot(lines[..., 0], lines[..., 1])
             good = ab > 1e-12
@@ -426,16 +457,28 @@ class EpipolarSampler:
             p0 = -normal * (lines[..., 2] / ab)[..., None]
             d = np.stack([-normal[..., 1], normal[..., 0]], -1)
             tau0, tau1 = _clip_lines_to_boxes(p0, d, boxes[v][:, None, :])
+            # Only the part of a line on one side of the epipole (camera u seen by v) can
+            # hold points in front of u: spend the samples there.
+            e = cv_.K @ (cv_.R @ cu.center + cv_.t)
+            if abs(e[2]) > 1e-12 * np.abs(e).max():
+                tau_e = ((e[:2] / e[2] - p0) * d).sum(-1)                 # (G, K)
+                probe = p0[..., None, :] + (tau_e[..., None, None] + np.array([[-1.0], [1.0]])) \
+                    * d[..., None, :]                                    # (G, K, 2, 2)
+                before, after = np.moveaxis(_in_front_of_both(probe, cv_, base, d_k), -1, 0)
+                tau0 = np.where(after & ~before, np.maximum(tau0, tau_e), tau0)
+                tau1 = np.where(before & ~after, np.minimum(tau1, tau_e), tau1)
             good &= tau0 <= tau1
             tau0, tau1 = np.where(good, tau0, 0.0), np.where(good, tau1, 0.0)
             tau = tau0[..., None] + (tau1 - tau0)[..., None] * s_lin      # (G, K, S)
             ideal = p0[..., None, :] + tau[..., None] * d[..., None, :]   # (G, K, S, 2)
+            ahead = _in_front_of_both(ideal, cv_, base, d_k)
             if cv_.has_distortion:
                 ideal = normalized_to_pixels(
                     distort_normalized(pixels_to_normalized(ideal, cv_.K), cv_.dist), cv_.K)
             hm = _affine(A[:, v], ideal.reshape(G, K * S, 2)).reshape(G, K, S, 2)
             x, y = hm[..., 0], hm[..., 1]
-            valid = good[..., None] & (x >= -0.5) & (x <= W - 0.5) & (y >= -0.5) & (y <= H - 0.5)
+            valid = good[..., None] & ahead & (x >= -0.5) & (x <= W - 0.5) & (y >= -0.5) & \
+                (y <= H - 0.5)
             x = np.clip(np.where(valid, x, 0.0), 0.0, W - 1.0)
             y = np.clip(np.where(valid, y, 0.0), 0.0, H - 1.0)
             x0 = np.minimum(np.floor(x), W - 2)
@@ -487,7 +530,7 @@ class EpipolarSampler:
     def pixel_curve(self, u: int, v: int, pixel: tuple[int, int], frame: int = 0) -> np.ndarray:
         """The epipolar curve ``(S, 2)`` in view ``v`` of heatmap pixel ``(i, j)`` of view ``u``.
 
-        Interpolated between the two curves that bracket the pixel's epipolar plane;
+        Interpolated between the two curves that bracket the pixel's epipolar half-plane;
         NaN where the curve leaves the heatmap.
         """
         H, W = self.heatmap_size

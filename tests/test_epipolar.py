@@ -3,7 +3,6 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.camera import distort_normalized, normalized_to_pixels, pixels_to_normalized
 from crossview.epipolar import (
     EpipolarSampler,
     epipolar_curve,
@@ -165,7 +164,7 @@ def test_sampler_curves_lie_on_epipolar_planes(h36m):
         xy = s.positions(g)
         for p, (_, v) in enumerate(s.pairs):
             ok = ~np.isnan(xy[p]).any(-1)
-            assert ok.mean() > 0.5
+            assert ok.mean() > 0.3        # opposite cameras keep the half in front of u
             # leave out samples in the half-pixel margin, moved onto the edge pixels
             x, y = xy[p, ..., 0], xy[p, ..., 1]
             ok &= (x > 0) & (x < 47) & (y > 0) & (y < 31)
@@ -205,8 +204,9 @@ def test_each_pixel_lies_between_its_two_curves(h36m, rng):
                 pts = pts[(pts > 0).all(-1) & (pts[:, 0] < W - 1) & (pts[:, 1] < H - 1)]
                 if len(pts) == 0:
                     break
-                # the plane of curve k, from any of its samples seen by camera v
-                n_k = np.cross(base, h36m[v].rays(cv.heatmap_to_image(pts[:1], A[v]))[0])
+                # the plane of curve k, from a sample away from the epipole
+                mid = cv.heatmap_to_image(pts[[len(pts) // 2]], A[v])
+                n_k = np.cross(base, h36m[v].rays(mid)[0])
                 n_k *= np.sign(n_k @ n_pix)
                 theta.append(np.arctan2(np.cross(n_pix, n_k) @ base, n_pix @ n_k))
             if len(theta) == 2:
@@ -227,26 +227,15 @@ def bilinear_clamped(h, x, y):
         fy * ((1 - fx) * h[y0 + 1, x0] + fx * h[y0 + 1, x0 + 1])
 
 
-def max_on_own_curve(h_v, cam_u, cam_v, A_u, A_v, pixel, n=3000):
-    """The definition, one pixel at a time: max of h_v along the pixel's own epipolar curve."""
+def max_on_own_curve(h_v, cam_u, cam_v, A_u, A_v, pixel):
+    """The definition, one pixel at a time: max of h_v along the image of the pixel's ray."""
     H, W = h_v.shape
     i, j = pixel
-    x = cam_u.undistort_points(cv.heatmap_to_image(np.array([[j, i]], float), A_u)[0])
-    a, b, c = fundamental_matrix(cam_u, cam_v) @ np.array([x[0], x[1], 1.0])
-    box = cam_v.undistort_points(cv.heatmap_to_image(
-        np.array([[-0.5, -0.5], [W - 0.5, H - 0.5], [-0.5, H - 0.5], [W - 0.5, -0.5]]), A_v))
-    lo, hi = box.min(0) - 30, box.max(0) + 30
-    if abs(b) > abs(a):
-        xs = np.linspace(lo[0], hi[0], n)
-        pts = np.stack([xs, -(a * xs + c) / b], 1)
-    else:
-        ys = np.linspace(lo[1], hi[1], n)
-        pts = np.stack([-(b * ys + c) / a, ys], 1)
-    real = normalized_to_pixels(distort_normalized(pixels_to_normalized(pts, cam_v.K),
-                                                   cam_v.dist), cam_v.K)
-    hm = cv.apply_affine(A_v, real)
-    ok = (hm[:, 0] >= -0.5) & (hm[:, 0] <= W - 0.5) & (hm[:, 1] >= -0.5) & (hm[:, 1] <= H - 0.5)
-    return bilinear_clamped(h_v, hm[ok, 0], hm[ok, 1]).max() if ok.any() else 0.0
+    uv = cv.heatmap_to_image(np.array([[j, i]], float), A_u)[0]
+    depths = 1.0 / np.linspace(1 / 300.0, 1 / 30000.0, 20000)      # dense along the ray
+    pts = epipolar_curve(uv, cam_u, cam_v, depths=depths, affine_b=A_v, heatmap_size=(H, W))
+    pts = pts[~np.isnan(pts).any(-1)]
+    return bilinear_clamped(h_v, pts[:, 0], pts[:, 1]).max() if len(pts) else 0.0
 
 
 def test_fan_of_curves_matches_each_pixels_own_curve(h36m, rng):
@@ -282,7 +271,7 @@ def test_epipole_inside_the_heatmap_spans_all_planes():
                        (16, 16))
     s = EpipolarSampler.build(cams, A, (16, 16), n_lines=32)
     p = s.pair_index(0, 1)
-    assert np.isclose(s.angles[0, p, 0], -np.pi / 2) and np.isclose(s.angles[0, p, -1], np.pi / 2)
+    assert np.isclose(s.angles[0, p, 0], -np.pi) and np.isclose(s.angles[0, p, -1], np.pi)
 
 
 def test_fusion_matrix_is_the_mean_along_the_curves(h36m, rng):
