@@ -137,6 +137,37 @@ def test_pages_load_scripts_and_styles_from_the_book(html_book):
     assert (html_book / "_static" / "mathjax" / "tex-chtml.js").exists()
 
 
+def _notebook_chapters() -> list[str]:
+    return [p for p in CHAPTERS if (bb.ROOT / f"{p}.ipynb").exists()]
+
+
+@browser_test
+@pytest.mark.parametrize("page", _notebook_chapters())
+def test_chapters_have_launch_and_repository_buttons(html_book, page):
+    import yaml
+
+    repo = yaml.safe_load((bb.ROOT / "_config.yml").read_text())["repository"]
+    owner_name = repo["url"].removeprefix("https://github.com/").strip("/")
+    html = (html_book / f"{page}.html").read_text()
+    assert f'href="{repo["url"]}"' in html                                  # repository
+    assert (f"https://mybinder.org/v2/gh/{owner_name}/{repo['branch']}"
+            f"?urlpath=lab/tree/{page}.ipynb") in html                      # Binder
+    assert (f"https://colab.research.google.com/github/{owner_name}/blob/{repo['branch']}"
+            f"/{page}.ipynb") in html                                        # Colab
+
+
+@browser_test
+@pytest.mark.parametrize("page", _notebook_chapters())
+def test_figure_captions_are_shown(html_book, page):
+    cells = json.loads((bb.ROOT / f"{page}.ipynb").read_text())["cells"]
+    named = [c["metadata"]["mystnb"]["figure"]["name"] for c in cells
+             if c["metadata"].get("mystnb", {}).get("figure", {}).get("caption")]
+    html = (html_book / f"{page}.html").read_text()
+    for name in named:
+        figure = re.search(rf'<figure[^>]*id="{re.escape(name)}".*?</figure>', html, re.S)
+        assert figure and "<figcaption" in figure.group(0), f"{page}: no caption for {name}"
+
+
 @browser_test
 def test_every_widget_output_says_where_it_runs(html_book):
     for page in PAGES:
