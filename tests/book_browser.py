@@ -285,6 +285,8 @@ def move_slider(page, index: int, slider: int = 0) -> dict:
     before = {"data": figure.evaluate(_SNAPSHOT_JS), "png": figure.screenshot(),
               "active": figure.evaluate(f"gd => gd._fullLayout.sliders[{slider}].active")}
     rail = figure.locator(".slider-rail-touch-rect, .slider-rail-rect").nth(slider)
+    rail.evaluate("el => el.scrollIntoView({block: 'center'})")   # clear of the page header
+    page.wait_for_timeout(200)
     box = rail.bounding_box()
     n_steps = figure.evaluate(f"gd => gd._fullLayout.sliders[{slider}].steps.length")
     target = 0.97 if before["active"] < n_steps / 2 else 0.03   # the far end of the rail
