@@ -114,7 +114,7 @@ def test_the_root_page_leads_to_the_preface(reader):
 
 
 @browser_test
-def test_every_built_page_is_opened(html_book):
+def test_the_pages_opened_are_the_pages_built(html_book):
     built = {str(p.relative_to(html_book).with_suffix("")) for p in html_book.rglob("*.html")
              if not {"_static", "_sources", "_images"} & set(p.relative_to(html_book).parts)}
     assert set(PAGES) <= built, f"pages not built: {set(PAGES) - built}"
