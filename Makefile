@@ -21,6 +21,7 @@ help:
 	@echo "make test   lint, unit tests, the book in a browser, every notebook (sets up .venv first)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make serve  serve the built book on http://localhost:$(PORT)"
+	@echo "make test-html  open every page of the built book in headless Chromium, offline"
 	@echo "make bench  benchmark the compute backends"
 	@echo "make clean  remove build outputs; make distclean also removes .venv"
 
