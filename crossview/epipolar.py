@@ -315,13 +315,21 @@ def _in_front_of_both(ideal: np.ndarray, cam_v: Camera, base: np.ndarray,
     meet at the epipole, which matters when ``u`` stands inside the crop of ``v``.
     """
     ok = np.linalg.norm(rays_u, axis=-1) > 1e-12
+    # (b x r).(d x r) and (b x d).(d x r) by the identity (a x c).(e x c) = (a.e)(c.c) -
+    # (a.c)(e.c), with the dot products taken in camera v's frame, where r = (x_n, y_n, 1).
     xn = pixels_to_normalized(ideal, cam_v.K)
-    r = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1) @ cam_v.R   # world rays
-    d = rays_u[:, :, None, :]
-    d_x_r = np.cross(d, r)
-    alpha = (np.cross(base, r) * d_x_r).sum(-1)
-    beta = (np.cross(base, d) * d_x_r).sum(-1)
-    return ~ok[..., None] | ((alpha > 0) & (beta > 0))
+    bv = cam_v.R @ base                                                  # (3,)
+    dv = rays_u @ cam_v.R.T                                              # (G, K, 3)
+    rr = 1.0 + (xn * xn).sum(-1)
+    br = xn @ bv[:2] + bv[2]
+    dr = (xn * dv[:, :, None, :2]).sum(-1) + dv[:, :, None, 2]
+    bd = (rays_u @ base)[..., None]
+    dd = (rays_u * rays_u).sum(-1)[..., None]
+    alpha = bd * rr - br * dr
+    beta = bd * dr - br * dd
+    # the epipole itself (alpha = 0) is kept, whatever the rounding says
+    tol = 1e-9 * np.sqrt(dd * rr)
+    return ~ok[..., None] | ((alpha > -tol) & (beta > -tol))
 
 
 @dataclass(frozen=True, eq=False)
