@@ -24,7 +24,7 @@ import numpy as np
 
 from ._array import ArrayLike, is_torch, like, xp
 from ._validate import as_float_array, check_positive
-from .camera import Camera
+from .camera import Camera, undistort_normalized
 
 #: World coordinates are divided by this before the DLT (mm -> m), which keeps the
 #: columns of ``A`` at similar magnitudes (Hartley's normalisation, in its simplest form).
@@ -63,15 +63,21 @@ def _inputs(points, cameras, weights):
 
 
 def _normalized(points, cameras):
-    """Distorted pixels ``(..., V, J, 2)`` -> ideal normalised coordinates ``K^-1 x``."""
-    out = []
-    for v, cam in enumerate(cameras):
-        uv = cam.undistort_points(points[..., v, :, :])
-        K = like(cam.K, uv)
-        y = (uv[..., 1] - K[1, 2]) / K[1, 1]
-        x = (uv[..., 0] - K[0, 2] - K[0, 1] * y) / K[0, 0]
-        out.append(xp(uv).stack([x, y], -1))
-    return xp(points).stack(out, -3)
+    """Distorted pixels ``(..., V, J, 2)`` -> ideal normalised coordinates ``K^-1 x``.
+
+    All views are undistorted together (one Newton iteration loop, with each view's
+    coefficients broadcast), which is what makes small batches cheap.
+    """
+    m = xp(points)
+    V = len(cameras)
+    K = like(np.stack([c.K for c in cameras]), points)[:, :, :, None]   # (V, 3, 3, 1): over J
+    y = (points[..., 1] - K[:, 1, 2]) / K[:, 1, 1]
+    x = (points[..., 0] - K[:, 0, 2] - K[:, 0, 1] * y) / K[:, 0, 0]
+    xd = m.stack([x, y], -1)
+    if not any(c.has_distortion for c in cameras):
+        return xd
+    dist = like(np.stack([c.dist for c in cameras], 1).reshape(5, V, 1), xd)  # (5, V, 1)
+    return undistort_normalized(xd, dist)
 
 
 def _extrinsics(cameras, ref):

@@ -65,19 +65,27 @@ def sample(Lp: np.ndarray, hx: np.ndarray, hy: np.ndarray) -> np.ndarray:
     wx, wy = keys_weights(x - x0), keys_weights(y - y0)
     ix = x0.astype(np.int64) + (PAD - 1)
     iy = y0.astype(np.int64) + (PAD - 1)
-    flat = Lp.reshape(B, V, J, Hp * Wp)
     if shared:
-        ix, iy = ix[:, :, None], iy[:, :, None]
-        wx, wy = [w[:, :, None] for w in wx], [w[:, :, None] for w in wy]
-        shape = (B, V, J, hx.shape[-1])
-    else:
-        shape = hx.shape
-    out = np.zeros(shape)
+        # joints last, each pixel's J values one opaque block: a tap then gathers one
+        # block per point instead of J separate values
+        flat = np.ascontiguousarray(np.moveaxis(Lp, 2, -1)).reshape(B, V, Hp * Wp, J)
+        blocks = flat.view(np.dtype((np.void, flat.itemsize * J)))[..., 0]
+        bi, vi = np.arange(B)[:, None, None], np.arange(V)[None, :, None]
+        P = hx.shape[-1]
+        out = np.zeros((B, V, P, J))
+        for a in range(4):
+            row = np.zeros_like(out)
+            for c in range(4):
+                taps = blocks[bi, vi, (iy + a) * Wp + (ix + c)]
+                row += wx[c][..., None] * taps.view(np.float64).reshape(B, V, P, J)
+            out += wy[a][..., None] * row
+        return out.transpose(0, 1, 3, 2)
+    flat = Lp.reshape(B, V, J, Hp * Wp)
+    out = np.zeros(hx.shape)
     for a in range(4):
-        row = np.zeros(shape)
+        row = np.zeros(hx.shape)
         for c in range(4):
-            idx = np.broadcast_to((iy + a) * Wp + (ix + c), shape)
-            row += wx[c] * np.take_along_axis(flat, idx, -1)
+            row += wx[c] * np.take_along_axis(flat, (iy + a) * Wp + (ix + c), -1)
         out += wy[a] * row
     return out
 
