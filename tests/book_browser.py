@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +270,20 @@ def _listen(page) -> None:
     page.on("requestfailed", on_failed)
 
 
+def wait_until_still(figure, timeout_s: float = 10.0) -> str:
+    """Wait until a figure's data stops changing (a figure with frames may play them
+    when the page opens); returns its last snapshot."""
+    last = figure.evaluate(_SNAPSHOT_JS)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        figure.page.wait_for_timeout(400)
+        now = figure.evaluate(_SNAPSHOT_JS)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def figure_snapshot(page, index: int) -> str:
     """The data of the ``index``-th plotly figure on the page, as comparable JSON."""
     return page.locator(".plotly-graph-div").nth(index).evaluate(_SNAPSHOT_JS)
@@ -281,26 +296,23 @@ def move_slider(page, index: int, slider: int = 0) -> dict:
     """
     figure = page.locator(".plotly-graph-div").nth(index)
     figure.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    before = {"data": figure.evaluate(_SNAPSHOT_JS), "png": figure.screenshot(),
+    before = {"data": wait_until_still(figure), "png": figure.screenshot(),
               "active": figure.evaluate(f"gd => gd._fullLayout.sliders[{slider}].active")}
-    rail = figure.locator(".slider-rail-touch-rect, .slider-rail-rect").nth(slider)
+    rail = figure.locator("g.slider-group").nth(slider).locator(".slider-rail-touch-rect")
     rail.evaluate("el => el.scrollIntoView({block: 'center'})")   # clear of the page header
     page.wait_for_timeout(200)
     box = rail.bounding_box()
     n_steps = figure.evaluate(f"gd => gd._fullLayout.sliders[{slider}].steps.length")
     target = 0.97 if before["active"] < n_steps / 2 else 0.03   # the far end of the rail
     page.mouse.click(box["x"] + target * box["width"], box["y"] + box["height"] / 2)
-    with contextlib.suppress(Exception):
-        figure.evaluate(f"""gd => new Promise(done => {{
-            const start = Date.now();
-            (function wait() {{
-                if (gd._fullLayout.sliders[{slider}].active !== {before["active"]} ||
-                    Date.now() - start > 5000) return done();
-                setTimeout(wait, 50);
-            }})();
-        }})""")
-    page.wait_for_timeout(500)             # let WebGL scenes redraw
+    # wait for the step to take effect (restyle is immediate; animate and WebGL take a while)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        if figure.evaluate(_SNAPSHOT_JS) != before["data"]:
+            break
+    wait_until_still(figure)
+    page.wait_for_timeout(300)             # let WebGL scenes redraw
     after = {"data": figure.evaluate(_SNAPSHOT_JS), "png": figure.screenshot(),
              "active": figure.evaluate(f"gd => gd._fullLayout.sliders[{slider}].active")}
     return {"before": before, "after": after, "n_steps": n_steps}

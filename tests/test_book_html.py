@@ -237,29 +237,35 @@ def test_sliders_change_their_figure(reader):
     for page in pages:
         tab, visit = reader.open(page)
         for index in _slider_figures(visit):
-            moved = bb.move_slider(tab, index)
-            before, after = moved["before"], moved["after"]
-            (bb.ARTIFACTS / f"{Path(page).name}-figure{index}.png").write_bytes(after["png"])
-            print(f"{page} figure {index}: step {before['active']} -> {after['active']} "
-                  f"of {moved['n_steps']}")
-            assert after["active"] != before["active"], f"{page}: the slider did not move"
-            assert after["png"] != before["png"], f"{page}: the figure looks the same"
+            for slider in range(len(visit.figures[index]["sliders"])):
+                moved = bb.move_slider(tab, index, slider)
+                before, after = moved["before"], moved["after"]
+                name = f"{Path(page).name}-figure{index}-slider{slider}.png"
+                (bb.ARTIFACTS / name).write_bytes(after["png"])
+                where = f"{page}, figure {index}, slider {slider}"
+                print(f"{where}: step {before['active']} -> {after['active']} "
+                      f"of {moved['n_steps']}")
+                assert after["active"] != before["active"], f"{where}: the slider did not move"
+                assert after["png"] != before["png"], f"{where}: the figure looks the same"
         tab.close()
 
 
-def find_n_slider(figures: list[dict]) -> int | None:
-    """The figure whose slider runs over the grid size ``N``, or None.
+def find_n_slider(figures: list[dict]) -> tuple[int, int] | None:
+    """(figure, slider) of the slider that runs over the grid size ``N``, or None.
 
-    A slider counts when its prefix, step labels or the figure's title name ``N`` (as in
-    ``N = 16`` or ``N=16``); a page with a single slider figure needs no name.
+    A slider counts when its prefix, its step labels or its figure's title name ``N``
+    (as in ``N = 16`` or ``N=16``); a page with a single slider needs no name.
     """
     named = re.compile(r"(^|[^A-Za-z])N\s*[=:]|(^|[^A-Za-z])N($|[^A-Za-z])")
-    candidates = [i for i, f in enumerate(figures) if f["sliders"]]
-    for i in candidates:
-        s = figures[i]["sliders"][0]
-        if any(named.search(t) for t in [s["prefix"], str(figures[i]["title"]), *s["labels"]]):
-            return i
-    return candidates[0] if len(candidates) == 1 else None
+    sliders = [(i, k) for i, f in enumerate(figures) for k in range(len(f["sliders"]))]
+    for i, k in sliders:
+        s = figures[i]["sliders"][k]
+        if any(named.search(t) for t in [s["prefix"], *s["labels"]]):
+            return i, k
+    for i, k in sliders:
+        if named.search(str(figures[i]["title"])) and len(figures[i]["sliders"]) == 1:
+            return i, k
+    return sliders[0] if len(sliders) == 1 else None
 
 
 @browser_test
@@ -270,13 +276,15 @@ def test_psm_chapter_n_slider_changes_the_plotted_data(reader):
                       stacklevel=1)
         return
     tab, visit = reader.open(PSM)
-    index = find_n_slider(visit.figures)
-    assert index is not None, f"{PSM}: no plotly figure with a slider over N " \
+    found = find_n_slider(visit.figures)
+    assert found is not None, f"{PSM}: no plotly figure with a slider over N " \
         f"(figures: {[(f['title'], f['sliders']) for f in visit.figures]})"
+    index, slider = found
+    bb.wait_until_still(tab.locator(".plotly-graph-div").nth(index))
     tab.screenshot(path=str(bb.ARTIFACTS / "06_psm.png"), full_page=True)  # as first shown
-    moved = bb.move_slider(tab, index)
+    moved = bb.move_slider(tab, index, slider)
     before, after = moved["before"], moved["after"]
-    labels = visit.figures[index]["sliders"][0]["labels"]
+    labels = visit.figures[index]["sliders"][slider]["labels"]
     print(f"{PSM}: N slider {labels}: step {before['active']} -> {after['active']}")
     (bb.ARTIFACTS / "06_psm-n-slider-before.png").write_bytes(before["png"])
     (bb.ARTIFACTS / "06_psm-n-slider-after.png").write_bytes(after["png"])
@@ -345,10 +353,15 @@ def test_find_n_slider_prefers_a_slider_named_n():
                 "title": title}
     frames = fig("frame ", ["0", "2"])
     grid = fig("N = ", ["4", "8", "16"])
-    assert find_n_slider([fig("", []), frames, grid]) == 2
-    assert find_n_slider([fig("", []), fig("grid ", ["N=4", "N=8"])]) == 1
-    assert find_n_slider([frames]) == 0                       # the only slider on the page
+    assert find_n_slider([fig("", []), frames, grid]) == (2, 0)
+    assert find_n_slider([fig("", []), fig("grid ", ["N=4", "N=8"])]) == (1, 0)
+    assert find_n_slider([frames]) == (0, 0)                  # the only slider on the page
     assert find_n_slider([frames, fig("depth ", ["1", "2"])]) is None
+    two = {"sliders": [{"prefix": "depth ", "labels": ["1", "2"]},
+                       {"prefix": "N = ", "labels": ["4", "8"]}], "title": ""}
+    assert find_n_slider([frames, two]) == (1, 1)             # the second slider of a figure
+    titled = fig("", ["4", "8", "16"], title="error against N")
+    assert find_n_slider([frames, titled]) == (1, 0)
 
 
 def test_widget_outputs_get_a_note():
