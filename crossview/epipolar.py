@@ -32,7 +32,6 @@ from ._array import ArrayLike, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_int
 from .camera import (
     Camera,
-    distort_normalized,
     normalized_to_pixels,
     pixels_to_normalized,
     undistort_normalized,
@@ -217,9 +216,10 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
     depths = to_numpy(as_float_array(depths, "depths", trailing=(None,)))
     if depths.ndim != 1 or (depths <= 0).any():
         raise ValueError("depths must be a 1-D array of positive camera-a depths (mm)")
-    S = depths.shape[0]
-    uv_s = np.broadcast_to(uv[..., None, :], uv.shape[:-1] + (S, 2))
-    X = cam_a.unproject(uv_s, np.broadcast_to(depths, uv_s.shape[:-1]))
+    # the point at depth z of a pixel's ray is C + z (X_1 - C), X_1 the point at depth 1
+    C = cam_a.center
+    X1 = cam_a.unproject(uv, np.ones(uv.shape[:-1]))
+    X = C + depths[:, None] * (X1 - C)[..., None, :]                     # (..., S, 3)
     out = cam_b.project(X, distort=distort, allow_behind=True)
     keep = cam_b.depth(X) > 0
     if distort and cam_b.has_distortion and cam_b.image_size is not None:
@@ -375,6 +375,8 @@ class EpipolarSampler:
         heatmap pixel along a diagonal) and ``n_lines`` curves per view pair (default
         ``4 max(H, W)``).
         """
+        from .kernels.fusion_numba import trace_curves
+
         H, W = _heatmap_size(heatmap_size)
         cameras = list(cameras)
         V = len(cameras)
@@ -419,7 +421,8 @@ class EpipolarSampler:
         bins = np.empty((G, P, H * W), dtype=np.int32)
         weights = np.empty((G, P, H * W), dtype=np.float32)
         angles = np.empty((G, P, K))
-        s_lin = np.linspace(0.0, 1.0, S)
+        idx_p = np.empty((G, K, S), dtype=np.int32)
+        frac_p = np.empty((G, K, S, 2), dtype=np.float32)
         for p, (u, v) in enumerate(pairs):
             cu, cv_ = cameras[u], cameras[v]
             base = cv_.center - cu.center
@@ -476,24 +479,12 @@ class EpipolarSampler:
                 tau0 = np.where(after & ~before, np.maximum(tau0, tau_e), tau0)
                 tau1 = np.where(before & ~after, np.minimum(tau1, tau_e), tau1)
             good &= tau0 <= tau1
-            tau0, tau1 = np.where(good, tau0, 0.0), np.where(good, tau1, 0.0)
-            tau = tau0[..., None] + (tau1 - tau0)[..., None] * s_lin      # (G, K, S)
-            ideal = p0[..., None, :] + tau[..., None] * d[..., None, :]   # (G, K, S, 2)
-            ahead = _in_front_of_both(ideal, cv_, base, d_k)
-            if cv_.has_distortion:
-                ideal = normalized_to_pixels(
-                    distort_normalized(pixels_to_normalized(ideal, cv_.K), cv_.dist), cv_.K)
-            hm = _affine(A[:, v], ideal.reshape(G, K * S, 2)).reshape(G, K, S, 2)
-            x, y = hm[..., 0], hm[..., 1]
-            valid = good[..., None] & ahead & (x >= -0.5) & (x <= W - 0.5) & (y >= -0.5) & \
-                (y <= H - 0.5)
-            x = np.clip(np.where(valid, x, 0.0), 0.0, W - 1.0)
-            y = np.clip(np.where(valid, y, 0.0), 0.0, H - 1.0)
-            x0 = np.minimum(np.floor(x), W - 2)
-            y0 = np.minimum(np.floor(y), H - 2)
-            index[:, p] = np.where(valid, y0 * W + x0, -1).astype(np.int32)
-            frac[:, p, ..., 0] = np.where(valid, x - x0, 0.0)
-            frac[:, p, ..., 1] = np.where(valid, y - y0, 0.0)
+            # S samples per curve: ideal pixel, in front of both cameras, through the lens
+            # of v, through the crop affine, then the bilinear read's corner and weights.
+            trace_curves(p0, d, tau0, tau1, good, cv_.R @ base, d_k @ cv_.R.T, d_k @ base,
+                         (d_k * d_k).sum(-1), cv_.K, cv_.dist, np.ascontiguousarray(A[:, v]),
+                         H, W, idx_p, frac_p)
+            index[:, p], frac[:, p] = idx_p, frac_p
         return cls(n_views=V, heatmap_size=(H, W), pairs=pairs, index=index, frac=frac,
                    bins=bins, weights=weights, angles=angles)
 
