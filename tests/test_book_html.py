@@ -7,7 +7,8 @@ to another host aborted. On each page: no script errors (blocked external reques
 logged in ``_build/browser/report.json``, not counted as errors), every plotly figure
 drawn, all math typeset by the book's own MathJax; sliders of plotly figures change
 the figure when a reader clicks them, and the PSM chapter's ``N`` slider changes the
-plotted data. Screenshots go to ``_build/browser/``.
+plotted data. Screenshots go to ``_build/browser/`` (the whole PSM chapter in
+``06_psm-full-page.png``).
 
 Needs Debian's chromium (``make chromium``); ``make test`` installs it and runs this.
 """
@@ -281,7 +282,7 @@ def test_psm_chapter_n_slider_changes_the_plotted_data(reader):
         f"(figures: {[(f['title'], f['sliders']) for f in visit.figures]})"
     index, slider = found
     bb.wait_until_still(tab.locator(".plotly-graph-div").nth(index))
-    tab.screenshot(path=str(bb.ARTIFACTS / "06_psm.png"), full_page=True)  # as first shown
+    tab.screenshot(path=str(bb.ARTIFACTS / "06_psm-full-page.png"), full_page=True)
     moved = bb.move_slider(tab, index, slider)
     before, after = moved["before"], moved["after"]
     labels = visit.figures[index]["sliders"][slider]["labels"]
