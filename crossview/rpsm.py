@@ -15,7 +15,11 @@ or farther apart than the points they stand for, so limb ``j`` is plausible when
 is how far the true limb may be from the expected length ``L_j``: three standard
 deviations of the skeleton prior when the lengths come from it, zero when they are
 given. Early stages are as loose as the paper's; late ones hold the limbs to what
-the prior allows, which pulls noisy joints back onto a plausible skeleton.
+the prior allows, which pulls noisy joints back onto a plausible skeleton. A limb
+outside its window costs :data:`~crossview.kernels.psm_common.EXCESS_COST` per mm
+(the paper's term is binary at every stage; a graded cost still ranks poses whose
+limbs cannot all fit the small grid). Chapter 7 of the book measures what the
+shrinking windows gain.
 """
 
 from __future__ import annotations

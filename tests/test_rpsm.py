@@ -133,3 +133,21 @@ def test_bad_input(clean):
         cv.rpsm(hm, cams, A, length_margin=-1.0)
     with pytest.raises(TypeError, match="depth must be an integer"):
         cv.rpsm(hm, cams, A, depth=2.5)
+
+
+def test_benchmarks_report_speed_and_accuracy():
+    from crossview.bench import BenchConfig, psm, rpsm, triangulate
+
+    config = BenchConfig(backends=("naive", "numpy", "numba", "torch"), repeat=1, n_bins=6,
+                         batch=2, frames=2, extra={"depth": 3})
+    rows = rpsm.run(config)
+    assert [r["backend"] for r in rows] == ["numpy", "naive", "numba", "torch"]
+    by = {r["backend"]: r for r in rows}
+    assert by["naive"]["n_bins"] == 4 and by["naive"]["batch"] == 1
+    assert by["numba"]["max_diff_mm"] < 1e-9 and np.isfinite(by["torch"]["max_diff_mm"])
+    for r in rows:
+        assert r["ms_per_frame"] > 0 and r["frames_per_s"] > 0 and np.isfinite(r["mpjpe_mm"])
+    assert all(r["target"] == "psm" for r in psm.run(config))
+    tri = triangulate.run(config)
+    assert {(r["backend"], r["method"]) for r in tri} == {
+        ("numpy", "dlt"), ("numpy", "robust-dlt"), ("torch", "dlt"), ("torch", "robust-dlt")}
