@@ -12,6 +12,7 @@ See :mod:`crossview.kernels.psm_common` for the conventions.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -60,21 +61,40 @@ def sample(Lp: torch.Tensor, hx: torch.Tensor, hy: torch.Tensor) -> torch.Tensor
     wx, wy = keys_weights(x - x0), keys_weights(y - y0)
     ix = x0.long() + (PAD - 1)
     iy = y0.long() + (PAD - 1)
-    flat = Lp.reshape(B, V, J, Hp * Wp)
     if hx.dim() == 3:
-        ix, iy = ix[:, :, None], iy[:, :, None]
-        wx, wy = [w[:, :, None] for w in wx], [w[:, :, None] for w in wy]
-        shape = (B, V, J, hx.shape[-1])
-    else:
-        shape = tuple(hx.shape)
-    out = torch.zeros(shape, dtype=Lp.dtype, device=Lp.device)
+        return _sample_shared(Lp, ix, iy, wx, wy)
+    flat = Lp.reshape(B, V, J, Hp * Wp)
+    out = torch.zeros(hx.shape, dtype=Lp.dtype, device=Lp.device)
     for a in range(4):
-        row = torch.zeros(shape, dtype=Lp.dtype, device=Lp.device)
+        row = torch.zeros_like(out)
         for c in range(4):
-            idx = ((iy + a) * Wp + (ix + c)).expand(shape)
-            row += wx[c] * flat.gather(-1, idx)
+            row += wx[c] * flat.gather(-1, (iy + a) * Wp + (ix + c))
         out += wy[a] * row
     return out
+
+
+def _sample_shared(Lp, ix, iy, wx, wy):
+    """Samples at points shared by all joints as one sparse-dense product.
+
+    Interpolation is linear in the heatmap: each sample is 16 weighted pixels. With
+    the joints last, the pixels of all frames and views form a dense ``(pixels, J)``
+    matrix, and all samples are a sparse ``(samples, pixels)`` matrix with 16 entries
+    per row times it: one call, on the CPU or a GPU.
+    """
+    B, V, J, Hp, Wp = Lp.shape
+    P = ix.shape[-1]
+    base = (torch.arange(B * V, device=Lp.device) * (Hp * Wp)).reshape(B, V, 1)
+    cols = torch.stack([base + (iy + a) * Wp + (ix + c) for a in range(4) for c in range(4)], -1)
+    vals = torch.stack([wy[a] * wx[c] for a in range(4) for c in range(4)], -1)
+    rows = B * V * P
+    crow = torch.arange(0, 16 * rows + 1, 16, device=Lp.device)
+    with warnings.catch_warnings():           # CSR support is marked beta in torch
+        warnings.simplefilter("ignore", UserWarning)
+        W = torch.sparse_csr_tensor(crow, cols.reshape(-1), vals.reshape(-1).to(Lp.dtype),
+                                    size=(rows, B * V * Hp * Wp), check_invariants=False)
+        pixels = Lp.permute(0, 1, 3, 4, 2).reshape(B * V * Hp * Wp, J)
+        out = W @ pixels
+    return out.reshape(B, V, P, J).transpose(2, 3)
 
 
 def sum_views(S: torch.Tensor, logfloor: float) -> torch.Tensor:
