@@ -8,7 +8,7 @@ strongest response (``reduce="max"``: the best 3D point on the ray) or the avera
 
     fused_u = self_weight * h_u + (1 - self_weight) * mean over v != u of E_{v -> u}.
 
-:class:`LearnedFusion` is the paper's version (Qiu et al., ICCV 2019, sec. 3): one
+:class:`LearnedFusion` is the paper's version (Qiu et al., ICCV 2019): one
 fully connected ``HW x HW`` layer per ordered view pair, shared by all joints, that
 is free to learn where the evidence lies; :func:`epipolar_mass` measures how much of
 its learned weight ends up near the epipolar lines.
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from ._array import ArrayLike, is_torch, to_numpy
 from ._validate import BACKENDS, as_float_array, check_backend, check_int
@@ -132,8 +133,6 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
     if is_torch(hm) and backend != "torch":
         x = to_numpy(hm)
     elif not is_torch(hm) and backend == "torch":
-        import torch
-
         x = torch.from_numpy(np.ascontiguousarray(hm))
     else:
         x = hm
@@ -146,11 +145,9 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
         for s in range(0, B, CHUNK):
             sampler = get_sampler(cameras, A[s:s + CHUNK], (H, W), n_samples, n_lines)
             parts.append(kernel.fuse(x[s:s + CHUNK], sampler, sw, reduce))
-        out = _torch().cat(parts) if is_torch(x) else np.concatenate(parts)
+        out = torch.cat(parts) if is_torch(x) else np.concatenate(parts)
 
     if is_torch(hm) and not is_torch(out):
-        import torch
-
         out = torch.from_numpy(out).to(device=hm.device, dtype=hm.dtype)
     elif not is_torch(hm) and is_torch(out):
         out = out.numpy()
@@ -158,13 +155,7 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
 
 
 # ---------------------------------------------------------------------- the learned layer
-def _torch():
-    import torch
-
-    return torch
-
-
-class LearnedFusion(_torch().nn.Module):
+class LearnedFusion(torch.nn.Module):
     """The paper's learned cross-view fusion: a fully connected layer per ordered view pair.
 
     ``fused_u = self_weight * h_u + (1 - self_weight) / (V - 1) * sum_{v != u} W_uv h_v``
@@ -191,7 +182,6 @@ class LearnedFusion(_torch().nn.Module):
     def __init__(self, n_views: int, heatmap_size: tuple[int, int], self_weight: float = 0.5,
                  init: str | ArrayLike = "zeros", cameras: Sequence[Camera] | None = None,
                  affines: ArrayLike | None = None):
-        torch = _torch()
         super().__init__()
         V = check_int(n_views, "n_views", 2)
         if len(heatmap_size) != 2 or min(heatmap_size) < 1:
@@ -246,7 +236,6 @@ class LearnedFusion(_torch().nn.Module):
         return row.detach().cpu().numpy().reshape(H, W)
 
     def forward(self, heatmaps):
-        torch = _torch()
         if not is_torch(heatmaps) or heatmaps.ndim != 5:
             raise ValueError("heatmaps must be a tensor of shape (B, V, J, H, W), got "
                              f"{getattr(heatmaps, 'shape', type(heatmaps).__name__)}")

@@ -199,6 +199,21 @@ def test_learned_fusion_shapes_and_zero_init():
     assert 0 <= float(u.weight.detach().min()) and float(u.weight.detach().max()) <= 0.1
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_learned_fusion_on_device(device, dtype):
+    layer = LearnedFusion(3, (4, 5), self_weight=0.25, init="uniform").to(device=device,
+                                                                          dtype=dtype)
+    x = torch.rand(2, 3, 6, 4, 5, device=device, dtype=dtype)
+    out = layer(x)
+    assert out.shape == x.shape and out.device.type == device and out.dtype == dtype
+    W = layer.weight.detach()
+    flat = x.reshape(2, 3, 6, 20)
+    expect = 0.25 * flat[:, 0] + 0.75 / 2 * (flat[:, 1] @ W[0].T + flat[:, 2] @ W[1].T)
+    assert torch.allclose(out[:, 0].reshape(2, 6, 20), expect, atol=1e-5)
+    out.sum().backward()
+    assert layer.weight.grad is not None and torch.isfinite(layer.weight.grad).all()
+
+
 def test_learned_fusion_with_epipolar_init_is_analytic_mean_fusion(h36m):
     scenes = cv.make_scenes(2, h36m, seed=1, heatmap_size=(10, 12), sigma=1.0)
     A = scenes.affines[0]
@@ -270,7 +285,7 @@ def test_bench_fusion_reports_every_backend(capsys, monkeypatch):
     from crossview.bench import fusion as bench_fusion
     from crossview.cli import main
 
-    monkeypatch.setattr(bench_fusion, "HEATMAP_SIZE", (16, 16))
+    monkeypatch.setattr(bench_fusion, "HEATMAP_SIZE", (16, 16))   # small and quick
     assert main(["bench", "fusion", "--backend", "numpy", "numba", "torch", "--repeat", "1",
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
