@@ -42,9 +42,9 @@ DEFAULT_FLOOR = 1e-3
 
 @dataclass
 class Problem:
-    """Validated, batched inputs of :func:`psm` and :func:`crossview.rpsm` (NumPy, float64)."""
+    """Validated, batched inputs of :func:`psm` and :func:`crossview.rpsm`."""
 
-    heatmaps: np.ndarray          #: (B, V, J, H, W)
+    heatmaps: object              #: (B, V, J, H, W): NumPy float64, or the tensor (torch backend)
     cameras: list                 #: the V cameras
     affines: np.ndarray           #: (B, V, 2, 3) image px -> heatmap px
     cams: tuple                   #: (R, t, dist, aff) as in crossview.kernels.psm_common
@@ -97,7 +97,8 @@ def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> 
         raise ValueError("heatmaps must be non-negative (clip a network's output with "
                          "np.clip(h, 0, None) first)")
     batched = hm.ndim == 5
-    hm = to_numpy(hm).astype(np.float64, copy=False)
+    if not (backend == "torch" and is_torch(hm)):        # tensors stay on their device
+        hm = to_numpy(hm).astype(np.float64, copy=False)
     if not batched:
         hm = hm[None]
     B, V, J = hm.shape[:3]
@@ -170,8 +171,10 @@ def to_backend(problem: Problem):
             device, dtype = torch.device("cpu"), torch.float64
 
         def native(a, integer=False):
-            return torch.as_tensor(np.ascontiguousarray(a), device=device,
-                                   dtype=torch.int64 if integer else dtype)
+            kind = torch.int64 if integer else dtype
+            if is_torch(a):
+                return a.to(device=device, dtype=kind).contiguous()
+            return torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=kind)
     else:
         def native(a, integer=False):
             return np.ascontiguousarray(a, dtype=np.int64 if integer else np.float64)

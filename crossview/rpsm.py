@@ -73,12 +73,14 @@ def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
     are left out. When the root cannot be triangulated (fewer than two views see
     it), the median of all triangulated joints stands in.
     """
-    uv, values, px = peak_observations(problem.heatmaps[:, :, :1], problem.affines)
+    hm = problem.heatmaps
+    uv, values, px = peak_observations(to_numpy(hm[:, :, :1]).astype(np.float64), problem.affines)
     threshold = threshold_px * px
     root = triangulate_robust(uv, problem.cameras, values, threshold=threshold)[:, 0]
     lost = ~np.isfinite(root).all(-1)
     if lost.any():
-        uv, values, _ = peak_observations(problem.heatmaps[lost], problem.affines[lost])
+        uv, values, _ = peak_observations(to_numpy(hm).astype(np.float64)[lost],
+                                          problem.affines[lost])
         X = triangulate_robust(uv, problem.cameras, values, threshold=threshold)
         with warnings.catch_warnings():       # frames where no joint triangulates stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
