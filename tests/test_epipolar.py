@@ -79,14 +79,17 @@ def test_fundamental_matrix_structure(h36m):
     assert np.allclose(t @ E, 0, atol=1e-6 * np.abs(E).max() * np.linalg.norm(t))
 
 
-@pytest.mark.parametrize("heatmap_size", [(64, 64), (24, 40), (48, 32)])
-def test_fundamental_matrix_lifted_to_heatmap_pixels(rng, heatmap_size):
-    cams = cv.ring_rig(4, focal=(1000.0, 1150.0))
+@pytest.mark.parametrize(("n_views", "heatmap_size"), [(4, (64, 64)), (2, (24, 40)),
+                                                        (8, (48, 32)), (3, (20, 36))])
+def test_fundamental_matrix_lifted_to_heatmap_pixels(rng, n_views, heatmap_size):
+    cams = cv.ring_rig(n_views, focal=(1000.0, 1150.0))
     X = points_in_volume(rng, 200)
     A = random_crops(rng, cams, heatmap_size, frames=5)                # (5, V, 2, 3)
     Fh = fundamental_matrices(cams, A)
-    assert Fh.shape == (5, 4, 4, 3, 3) and np.all(Fh[:, 0, 0] == 0)
-    for a, b in [(0, 1), (2, 0), (3, 1)]:
+    assert Fh.shape == (5, n_views, n_views, 3, 3) and np.all(Fh[:, 0, 0] == 0)
+    for a, b in [(0, 1), (1, 0), (n_views - 1, 0), (1, n_views - 1)]:
+        if a == b:
+            continue
         F_one = fundamental_matrix(cams[a], cams[b], A[:, a], A[:, b])  # batched affines
         assert F_one.shape == (5, 3, 3) and np.allclose(F_one, Fh[:, a, b])
         ha = cv.image_to_heatmap(np.broadcast_to(cams[a].project(X), (5, 200, 2)), A[:, a])
