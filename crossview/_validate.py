@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._array import ArrayLike, all_finite, float_input
+import numpy as np
+
+from ._array import ArrayLike, all_finite, float_input, to_numpy
 
 BACKENDS = ("naive", "numpy", "numba", "torch")
 
@@ -70,3 +72,24 @@ def check_positive(value, name: str) -> float:
     if not v > 0 or v != v or v == float("inf"):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
     return v
+
+
+
+def check_affines(A, name: str = "affines"):
+    """Raise ``ValueError`` unless every affine ``(..., 2, 3)`` has an invertible linear part.
+
+    A singular crop affine (all zeros, say) maps the whole image onto one line or point
+    of the heatmap, and nothing could be read back through it. Returns ``A`` unchanged.
+    """
+    M = np.asarray(to_numpy(A), dtype=np.float64)[..., :2]
+    det = M[..., 0, 0] * M[..., 1, 1] - M[..., 0, 1] * M[..., 1, 0]
+    scale = np.abs(M).max(axis=(-2, -1), initial=0.0)
+    singular = ~(np.abs(det) > 1e-12 * scale**2)
+    if singular.any():
+        at = tuple(np.argwhere(singular)[0].tolist())
+        raise ValueError(f"{name} must map image pixels to heatmap pixels invertibly, but the "
+                         f"2 x 2 part of {name}[{', '.join(map(str, at))}] is singular "
+                         f"(determinant {det[at]:.3g})" if at else
+                         f"{name} must map image pixels to heatmap pixels invertibly, but its "
+                         f"2 x 2 part is singular (determinant {float(det):.3g})")
+    return A

@@ -12,13 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import ArrayLike, concat, is_torch, like, xp
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_affines, check_finite, check_positive
 
 
 def _size(size) -> tuple[int, int]:
-    if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
-        raise ValueError(f"heatmap size must be (H, W) with positive entries, got {size!r}")
-    return int(size[0]), int(size[1])
+    try:
+        H, W = size
+    except (TypeError, ValueError):
+        raise ValueError(f"heatmap size must be (H, W), got {size!r}") from None
+    ok = all(not isinstance(n, bool) and hasattr(n, "__index__") and int(n) >= 1 for n in (H, W))
+    if not ok:
+        raise ValueError(f"heatmap size must be (H, W) with positive integers, got {size!r}")
+    return int(H), int(W)
 
 
 def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0,
@@ -37,7 +42,11 @@ def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0
     gx = m.exp(-((xs - points[..., 0:1]) ** 2) / (2 * sigma**2))  # (..., W)
     gy = m.exp(-((ys - points[..., 1:2]) ** 2) / (2 * sigma**2))  # (..., H)
     if amplitude is not None:
-        gy = gy * like(amplitude, points)[..., None]
+        amplitude = check_finite(like(amplitude, points), "amplitude")
+        if bool((amplitude < 0).any()):
+            raise ValueError("amplitude must be non-negative (heatmaps hold evidence, not its "
+                             "absence)")
+        gy = gy * amplitude[..., None]
     if not is_torch(points):  # the outer product dominates: do it in float32
         gx, gy = gx.astype(np.float32), gy.astype(np.float32)
     return gy[..., :, None] * gx[..., None, :]
@@ -51,6 +60,11 @@ def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
     ``aspect`` ratio width / height (the heatmap's ``W / H``).
     """
     points = as_float_array(points, "points", trailing=(None, 2))
+    margin = check_positive(margin, "margin")
+    aspect = check_positive(aspect, "aspect")
+    if points.shape[-2] == 0:
+        raise ValueError("points must hold at least one point, got shape "
+                         f"{tuple(points.shape)}")
     if is_torch(points):
         lo, hi = points.amin(-2), points.amax(-2)
     else:
@@ -72,6 +86,8 @@ def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int
     H, W = _size(heatmap_size)
     center = as_float_array(center, "center", trailing=(2,))
     size = as_float_array(size, "size", trailing=(2,))
+    if bool((size <= 0).any()):
+        raise ValueError("size must be a positive crop (width, height) in image pixels")
     m = xp(center)
     sx, sy = W / size[..., 0], H / size[..., 1]
     zero = m.zeros_like(sx)
@@ -94,7 +110,7 @@ def apply_affine(A: ArrayLike, points: ArrayLike):
 
 def invert_affine(A: ArrayLike):
     """Inverse of affines ``(..., 2, 3)``, also ``(..., 2, 3)``."""
-    A = as_float_array(A, "A", trailing=(2, 3))
+    A = check_affines(as_float_array(A, "A", trailing=(2, 3)), "A")
     m = xp(A)
     M, b = A[..., :2], A[..., 2:]
     Minv = m.linalg.inv(M)
@@ -125,6 +141,9 @@ def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
     heatmaps = as_float_array(heatmaps, "heatmaps", trailing=(None, None))
     m = xp(heatmaps)
     H, W = heatmaps.shape[-2:]
+    if H == 0 or W == 0:
+        raise ValueError(f"heatmaps must be at least 1 x 1 pixels, got shape "
+                         f"{tuple(heatmaps.shape)}")
     flat = heatmaps.reshape(*heatmaps.shape[:-2], H * W)
     idx = flat.argmax(-1)
     if is_torch(flat):

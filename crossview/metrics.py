@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import ArrayLike, to_numpy
-from ._validate import as_float_array
+from ._validate import as_float_array, check_positive
 
 
 def joint_errors(pred: ArrayLike, gt: ArrayLike) -> np.ndarray:
@@ -14,6 +14,8 @@ def joint_errors(pred: ArrayLike, gt: ArrayLike) -> np.ndarray:
     gt = to_numpy(as_float_array(gt, "gt", trailing=(None, None)))
     if pred.shape != gt.shape:
         raise ValueError(f"pred and gt must have the same shape, got {pred.shape} and {gt.shape}")
+    if gt.size == 0:
+        raise ValueError(f"pred and gt must hold at least one joint, got shape {gt.shape}")
     return np.linalg.norm(pred - gt, axis=-1)
 
 
@@ -37,20 +39,30 @@ def jdr(pred2d: ArrayLike, gt2d: ArrayLike, head_sizes: ArrayLike, threshold: fl
     ``pred2d`` and ``gt2d`` are ``(..., J, 2)`` pixels; ``head_sizes`` (pixels)
     broadcasts against ``(...)``. The paper (following its official code) takes the
     head size as a tenth of the crop width and counts a joint as detected when it
-    lies within half of it. ``mask`` ``(..., J)`` restricts the count (e.g. to
-    occluded joints). Returns a float, or ``(J,)`` with ``per_joint`` (NaN where a
-    joint has no entries under the mask).
+    lies within half of it; a non-finite prediction is not detected. ``mask``
+    ``(..., J)`` restricts the count (e.g. to occluded joints). Returns a float, or
+    ``(J,)`` with ``per_joint`` (NaN where a joint has no entries under the mask).
     """
     err = joint_errors(pred2d, gt2d)
-    hs = np.asarray(to_numpy(head_sizes), dtype=np.float64)
+    threshold = check_positive(threshold, "threshold")
+    hs = to_numpy(as_float_array(head_sizes, "head_sizes"))
+    if (hs <= 0).any():
+        raise ValueError("head_sizes must be positive (pixels)")
     try:
         limit = threshold * np.broadcast_to(hs[..., None], err.shape)
     except ValueError:
         raise ValueError(f"head_sizes of shape {hs.shape} does not broadcast against the "
                          f"leading dimensions {err.shape[:-1]} of pred2d") from None
     detected = err <= limit
-    m = np.ones_like(detected) if mask is None else np.broadcast_to(to_numpy(mask).astype(bool),
-                                                                      detected.shape)
+    if mask is None:
+        m = np.ones_like(detected)
+    else:
+        m = to_numpy(mask).astype(bool)
+        try:
+            m = np.broadcast_to(m, detected.shape)
+        except ValueError:
+            raise ValueError(f"mask of shape {m.shape} does not broadcast against "
+                             f"{detected.shape} (pred2d without its last axis)") from None
     if per_joint:
         d = detected.reshape(-1, err.shape[-1])
         mm = m.reshape(-1, err.shape[-1])

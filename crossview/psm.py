@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import ArrayLike, is_torch, like, to_numpy
-from ._validate import as_float_array, check_backend, check_int, check_positive
+from ._validate import as_float_array, check_affines, check_backend, check_int, check_positive
 from .camera import Camera
 from .kernels import get_kernel_module
 from .kernels.psm_common import limb_stencil, penalty
@@ -102,13 +102,16 @@ def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> 
     if not batched:
         hm = hm[None]
     B, V, J = hm.shape[:3]
+    if hm.shape[3] < 2 or hm.shape[4] < 2:
+        raise ValueError(f"heatmaps must be at least 2 x 2 pixels, got {hm.shape[3]} x "
+                         f"{hm.shape[4]}")
     if V < 2:
         raise ValueError(f"heatmaps: at least two views are needed, got {V}")
     if J != SKELETON.n_joints:
         raise ValueError(f"heatmaps must have {SKELETON.n_joints} joints (axis -3, the "
                          f"Human3.6M skeleton), got {J}")
     cameras = _check_cameras(cameras, V)
-    A = to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3)))
+    A = check_affines(to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3))))
     if A.shape == (V, 2, 3):
         A = np.broadcast_to(A, (B, V, 2, 3))
     elif A.shape != (B, V, 2, 3):
@@ -211,6 +214,9 @@ def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, cent
     Returns ``(J, 3)``, or ``(B, J, 3)`` for batched heatmaps: the centres of the chosen
     bins, in the kind (NumPy or torch, device and dtype) of ``heatmaps``.
     """
+    if center is None:
+        raise ValueError("center is required: psm's grid is placed around it (crossview.rpsm "
+                         "with depth=0 is PSM around the triangulated root)")
     problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)
     n_bins = check_int(n_bins, "n_bins", 2)
     cube_size = check_positive(cube_size, "cube_size")

@@ -386,6 +386,21 @@ def place_occluders(cameras: list[Camera], rng: np.random.Generator, area_radius
 
 
 # ---------------------------------------------------------------------- heatmaps
+def _check_corruption(jitter, false_peak_prob, false_peak_strength, missing_prob,
+                      occluded_scale) -> None:
+    for name, value, hi in (("jitter", jitter, np.inf), ("false_peak_prob", false_peak_prob, 1.0),
+                            ("missing_prob", missing_prob, 1.0),
+                            ("occluded_scale", occluded_scale, np.inf)):
+        v = float(value)
+        if not (np.isfinite(v) and 0.0 <= v <= hi):
+            bound = "a finite number >= 0" if hi == np.inf else "a probability in [0, 1]"
+            raise ValueError(f"{name} must be {bound}, got {value!r}")
+    lo, hi = (float(x) for x in false_peak_strength)
+    if not 0.0 < lo <= hi < np.inf:
+        raise ValueError("false_peak_strength must be (low, high) with 0 < low <= high, got "
+                         f"{false_peak_strength!r}")
+
+
 def synthesize_heatmaps(joints_hm: np.ndarray, visible: np.ndarray, size: tuple[int, int],
                         sigma: float, rng: np.random.Generator, jitter: float = 0.0,
                         false_peak_prob: float = 0.0,
@@ -408,6 +423,7 @@ def synthesize_heatmaps(joints_hm: np.ndarray, visible: np.ndarray, size: tuple[
     and ``missing``.
     """
     H, W = size
+    _check_corruption(jitter, false_peak_prob, false_peak_strength, missing_prob, occluded_scale)
     shape = joints_hm.shape[:-1]
     peaks = joints_hm + rng.normal(0.0, 1.0, shape + (2,)) * jitter
     missing = rng.uniform(size=shape) < missing_prob
