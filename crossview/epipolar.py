@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import ArrayLike, is_torch, like, to_numpy, xp
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_affines, check_int
 from .camera import (
     Camera,
     normalized_to_pixels,
@@ -119,8 +119,8 @@ def fundamental_matrix(cam_a: Camera, cam_b: Camera, affine_a: ArrayLike | None 
     if affine_a is None or affine_b is None:
         raise ValueError("give both affine_a and affine_b (or neither)")
     ref = affine_a if is_torch(affine_a) else affine_b
-    Aa = to_numpy(as_float_array(affine_a, "affine_a", trailing=(2, 3)))
-    Ab = to_numpy(as_float_array(affine_b, "affine_b", trailing=(2, 3)))
+    Aa = check_affines(to_numpy(as_float_array(affine_a, "affine_a", trailing=(2, 3))), "affine_a")
+    Ab = check_affines(to_numpy(as_float_array(affine_b, "affine_b", trailing=(2, 3))), "affine_b")
     Ma_inv = np.linalg.inv(_homogeneous_affine(Aa))
     Mb_inv = np.linalg.inv(_homogeneous_affine(Ab))
     Fh = np.swapaxes(Mb_inv, -1, -2) @ F @ Ma_inv

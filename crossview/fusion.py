@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ._array import ArrayLike, is_torch, to_numpy
-from ._validate import BACKENDS, as_float_array, check_backend, check_int
+from ._validate import BACKENDS, as_float_array, check_affines, check_backend, check_int
 from .camera import Camera
 from .epipolar import (
     EpipolarSampler,
@@ -71,7 +71,7 @@ def _check_inputs(heatmaps, cameras, affines):
     for i, c in enumerate(cameras):
         if not isinstance(c, Camera):
             raise TypeError(f"cameras[{i}] must be a crossview.Camera, got {type(c).__name__}")
-    A = to_numpy(as_float_array(affines, "affines", trailing=(2, 3)))
+    A = check_affines(to_numpy(as_float_array(affines, "affines", trailing=(2, 3))))
     want = "(V, 2, 3)" + (" or (B, V, 2, 3)" if batched else "")
     if A.ndim == 3 or (batched and A.ndim == 4):
         if A.shape[-3] != V:
@@ -151,6 +151,8 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
         out = torch.from_numpy(out).to(device=hm.device, dtype=hm.dtype)
     elif not is_torch(hm) and is_torch(out):
         out = out.numpy()
+    if not is_torch(out) and np.asarray(heatmaps).dtype == np.float16:   # computed in float64
+        out = out.astype(np.float16)
     return out if batched else out[0]
 
 

@@ -44,6 +44,15 @@ def _check_cameras(cameras, n_views: int, name: str = "cameras") -> list[Camera]
     return list(cameras)
 
 
+def _half(points) -> bool:
+    """Half-precision tensors: torch has no SVD for them, so they are solved in float32."""
+    if not is_torch(points):
+        return False
+    import torch
+
+    return points.dtype in (torch.float16, torch.bfloat16)
+
+
 def _inputs(points, cameras, weights):
     points = as_float_array(points, "points", trailing=(None, None, 2))
     if points.ndim not in (3, 4):
@@ -128,6 +137,8 @@ def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike
     >>> s = cv.make_scenes(2, seed=0, heatmaps=False)
     >>> X = cv.triangulate(s.joints2d, s.cameras)          # (2, 17, 3)
     """
+    if _half(points):
+        return triangulate(points.float(), cameras, weights).to(points.dtype)
     points, cameras, weights = _inputs(points, cameras, weights)
     xn = _normalized(points, cameras)
     Xh = dlt(xn, _extrinsics(cameras, xn), weights)
@@ -170,6 +181,8 @@ def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
     detections and stay below the distance of typical false ones. A joint with
     fewer than two views of positive weight comes back as NaN.
     """
+    if _half(points):
+        return triangulate_robust(points.float(), cameras, weights, threshold).to(points.dtype)
     points, cameras, weights = _inputs(points, cameras, weights)
     threshold = check_positive(threshold, "threshold")
     m = xp(points)
