@@ -1,5 +1,5 @@
 """Readers for real data sets (nothing is downloaded: you point them at files you have)."""
 
-from .h36m import H36MFrames, load_h36m
+from .h36m import H36MFrames, UnsafePickleError, load_h36m, safe_load_pickle
 
-__all__ = ["H36MFrames", "load_h36m"]
+__all__ = ["H36MFrames", "UnsafePickleError", "load_h36m", "safe_load_pickle"]
