@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -78,8 +79,10 @@ def stale_sources() -> list[Path]:
 def ensure_book_built() -> str:
     """Build the HTML book if it is missing or older than its sources.
 
-    Returns what was done, for the test log. Raises ``RuntimeError`` with the end of
-    the build log when the build fails (warnings count as failures, as in `make book`).
+    Returns what was done, for the test log. A build that finishes with warnings (which
+    fail `make book`) still wrote every page, so its pages are tested and the warnings
+    are reported with ``warnings.warn``; a build that stops before writing the pages
+    raises ``RuntimeError`` with the end of its log.
     """
     BUILD.mkdir(exist_ok=True)
     with open(BUILD / ".book-build.lock", "w") as lock:
@@ -88,12 +91,16 @@ def ensure_book_built() -> str:
         if not stale:
             return "reused _build/html (newer than every source)"
         log = BUILD / "book-build.log"
+        started = time.time()
         with open(log, "w") as out:
             proc = subprocess.run(BUILD_COMMAND, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        if not STAMP.exists() or STAMP.stat().st_mtime < started:   # it never finished
             raise RuntimeError(f"the book build failed ({' '.join(BUILD_COMMAND[1:])}); "
                                f"end of {log}:\n{tail}")
+        if proc.returncode != 0:
+            warnings.warn(f"the book build finished with problems (`make book` fails); "
+                          f"the pages are tested anyway. End of {log}:\n{tail}", stacklevel=2)
         names = ", ".join(str(f.relative_to(ROOT)) for f in stale[:3])
         return f"built _build/html ({len(stale)} sources newer than the last build: {names}...)"
 
