@@ -2,7 +2,9 @@
 
 The core, :func:`evaluate`, takes heatmaps, cameras, affines and ground-truth poses
 and does not care where they come from; the command feeds it seeded synthetic
-scenes (or a file written by ``python -m crossview synth``).
+scenes (or a file written by ``python -m crossview synth``), or Human3.6M frames
+(``--h36m h36m_validation.pkl``) with heatmaps rendered from their annotated 2D joints
+or read from a file of a network's outputs (``--heatmaps``).
 """
 
 from __future__ import annotations
@@ -77,53 +79,113 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
     return out
 
 
-def evaluate(heatmaps: np.ndarray, cameras, affines: np.ndarray, joints3d: np.ndarray,
+def rig_groups(cameras, n_frames: int) -> list[tuple[np.ndarray, list]]:
+    """Frames that share a rig, ``[(frame indices, cameras), ...]``.
+
+    ``cameras`` is one list of :class:`~crossview.Camera` for all frames, or one such
+    list per frame (Human3.6M calibrates per subject); frames whose lists hold the same
+    camera objects form one group.
+    """
+    from ..camera import Camera
+
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) or not cameras:
+        raise TypeError("cameras must be a list of Camera objects, or one such list per frame")
+    if all(isinstance(c, Camera) for c in cameras):
+        return [(np.arange(n_frames), list(cameras))]
+    if len(cameras) != n_frames:
+        raise ValueError(f"cameras holds {len(cameras)} rigs but there are {n_frames} frames; "
+                         "give one list of cameras, or one per frame")
+    groups: dict[tuple, tuple[list[int], list]] = {}
+    for f, rig in enumerate(cameras):
+        if isinstance(rig, Camera) or not isinstance(rig, Sequence) \
+                or not all(isinstance(c, Camera) for c in rig):
+            raise TypeError(f"cameras[{f}] must be a list of Camera objects")
+        groups.setdefault(tuple(map(id, rig)), ([], list(rig)))[0].append(f)
+    return [(np.array(idx), rig) for idx, rig in groups.values()]
+
+
+def _take(heatmaps, idx: np.ndarray) -> np.ndarray:
+    """Frames ``idx`` of an array or array-like (memory map, h5py dataset, lazy renderer)."""
+    if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
+        return np.asarray(heatmaps[int(idx[0]):int(idx[0]) + len(idx)])
+    return np.asarray(heatmaps[idx])
+
+
+def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
              methods: Sequence[str] = ("rpsm",), *, gt_root: bool = False,
              limb_lengths: np.ndarray | None = None, show_progress: bool = False,
-             **settings) -> dict:
+             chunk: int = 256, **settings) -> dict:
     """MPJPE of each method on the same frames.
 
-    ``joints3d`` ``(F, J, 3)`` is the truth; ``gt_root`` gives PSM/RPSM the true root as
-    the grid centre; ``limb_lengths`` ``(F, J)`` (e.g. the true ones) replaces the
-    skeleton prior. Other keywords go to :func:`estimate`. Returns, per method, the
-    mean, median and 90th percentile joint error (mm), the per-joint mean, and the
-    wall-clock time per frame.
+    ``heatmaps`` ``(F, V, J, H, W)`` is an array or anything with ``shape`` and slicing
+    along frames (``np.load(..., mmap_mode="r")``, an h5py dataset), read ``chunk`` frames
+    at a time. ``cameras`` is one rig for all frames or one rig per frame (see
+    :func:`rig_groups`); ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``. ``joints3d``
+    ``(F, J, 3)`` is the truth; ``gt_root`` gives PSM/RPSM the true root as the grid
+    centre; ``limb_lengths`` ``(F, J)`` (e.g. the true ones) replaces the skeleton prior.
+    Other keywords go to :func:`estimate`. Returns, per method, the mean, median and
+    90th percentile joint error (mm), the per-joint mean, and the time per frame spent
+    in the method (reading the heatmaps excluded).
     """
     from tqdm.auto import tqdm
 
+    from .._validate import check_int
     from ..metrics import joint_errors
     from ..skeleton import SKELETON
 
     joints3d = np.asarray(joints3d, dtype=np.float64)
+    F = len(joints3d)
+    if not hasattr(heatmaps, "shape"):
+        heatmaps = np.asarray(heatmaps)
+    if len(heatmaps.shape) != 5 or heatmaps.shape[0] != F:
+        raise ValueError(f"heatmaps must have shape ({F}, V, J, H, W) to match joints3d, got "
+                         f"{tuple(heatmaps.shape)}")
+    chunk = check_int(chunk, "chunk", 1)
+    A = np.asarray(affines, dtype=np.float64)
+    A = np.broadcast_to(A, (F, *A.shape[-3:])) if A.ndim == 3 else A
+    groups = rig_groups(cameras, F)
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {m!r}")
+    preds = {m: np.full((F, SKELETON.n_joints, 3), np.nan) for m in methods}
+    seconds = dict.fromkeys(methods, 0.0)
+    bar = tqdm(total=F * len(methods), desc=" ".join(methods), unit="frame", file=sys.stderr,
+               disable=not show_progress, leave=False)
+    for idx, rig in groups:
+        for lo in range(0, len(idx), chunk):
+            sel = idx[lo:lo + chunk]
+            hm = _take(heatmaps, sel)
+            for method in methods:
+                t0 = time.perf_counter()
+                preds[method][sel] = estimate(
+                    method, hm, rig, A[sel], center=joints3d[sel, 0] if gt_root else None,
+                    limb_lengths=None if limb_lengths is None else limb_lengths[sel],
+                    progress=bar, **settings)
+                seconds[method] += time.perf_counter() - t0
+    bar.close()
     results = {}
     for method in methods:
-        bar = tqdm(total=len(joints3d), desc=method, unit="frame", file=sys.stderr,
-                   disable=not show_progress, leave=False)
-        t0 = time.perf_counter()
-        pred = estimate(method, heatmaps, cameras, affines,
-                        center=joints3d[:, 0] if gt_root else None, limb_lengths=limb_lengths,
-                        progress=bar, **settings)
-        seconds = time.perf_counter() - t0
-        bar.close()
-        err = joint_errors(pred, joints3d)
+        err = joint_errors(preds[method], joints3d)
         err = np.where(np.isfinite(err), err, np.inf)
         results[method] = {
             "mpjpe": float(err.mean()), "median": float(np.median(err)),
             "p90": float(np.percentile(err, 90)),
             "per_joint": dict(zip(SKELETON.names, err.mean(0).tolist())),
-            "frames": len(err), "ms_per_frame": 1e3 * seconds / len(err),
+            "frames": len(err), "ms_per_frame": 1e3 * seconds[method] / len(err),
         }
     return results
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "evaluate", help="MPJPE of DLT, robust DLT, PSM or RPSM on synthetic heatmaps",
+        "evaluate", help="MPJPE of DLT, robust DLT, PSM or RPSM on synthetic or Human3.6M frames",
         description="Estimate 3D poses from multi-view heatmaps with one or more methods and "
                     "report the mean per-joint position error (MPJPE, mm) against the truth. "
-                    "The frames are seeded synthetic scenes (or a file from 'crossview synth'); "
-                    "PSM and RPSM triangulate the root and use the skeleton's limb-length prior "
-                    "unless --gt-root / --gt-limbs give them the truth.",
+                    "The frames are seeded synthetic scenes, a file from 'crossview synth', or "
+                    "Human3.6M annotations (--h36m) with heatmaps rendered from their 2D joints "
+                    "or read from a file of a network's outputs (--heatmaps). PSM and RPSM "
+                    "triangulate the root and use the skeleton's limb-length prior unless "
+                    "--gt-root / --gt-limbs give them the truth.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--method", nargs="+", default=["rpsm"], choices=METHODS,
                    help="methods to evaluate on the same frames")
@@ -131,15 +193,39 @@ def register(sub) -> None:
     data.add_argument("--scenes", help="a .npz written by 'python -m crossview synth' "
                                        "(instead of generating frames)")
     data.add_argument("--frames", type=int, default=50, help="number of frames")
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--seed", type=int, default=0,
+                      help="seed of the synthetic scenes and of any heatmap corruption")
     data.add_argument("--rig", default="h36m", help="rig name ('h36m', 'ring') or a rig file")
     data.add_argument("--views", type=int, default=4, help="views of a 'ring' rig")
-    data.add_argument("--subjects", type=int, default=1)
+    data.add_argument("--subjects", nargs="+", default=None, metavar="S",
+                      help="synthetic: how many subjects (one number, default 1); with --h36m: "
+                           "the subjects to keep, e.g. 9 11 or S9 S11 (default all)")
     data.add_argument("--jitter", type=float, default=0.0, help="peak jitter (heatmap px, std)")
     data.add_argument("--false-peaks", type=float, default=0.0,
                       help="probability of a false second peak per view and joint")
     data.add_argument("--missing", type=float, default=0.0,
                       help="probability that a joint's heatmap is empty")
+    h36m = p.add_argument_group("data (Human3.6M, from H36M-Toolbox)")
+    h36m.add_argument("--h36m", metavar="PATH",
+                      help="an annotation pickle such as h36m_validation.pkl")
+    h36m.add_argument("--every", type=int, default=64,
+                      help="keep every N-th complete frame (the paper's code: 64)")
+    h36m.add_argument("--actions", nargs="+", type=int, default=None, metavar="A",
+                      help="the actions to keep (default all)")
+    h36m.add_argument("--universal", action="store_true",
+                      help="score against joints_3d, the universal skeleton the paper's code "
+                           "uses, instead of the subject's own joints_3d_camera")
+    h36m.add_argument("--heatmaps", metavar="NPY",
+                      help="a network's heatmaps (F, V, J, H, W) for the selected frames in "
+                           "order, as .npy (default: render them from the 2D annotations; "
+                           "--jitter, --false-peaks and --missing corrupt those)")
+    h36m.add_argument("--official-crops", action="store_true",
+                      help="heatmap pixels as the paper's code crops them (box centre at W/2, "
+                           "H/2); use it for heatmaps of a network trained with that code")
+    h36m.add_argument("--heatmap-size", nargs=2, type=int, default=[64, 64], metavar=("H", "W"),
+                      help="size of rendered heatmaps")
+    h36m.add_argument("--sigma", type=float, default=2.0,
+                      help="Gaussian width of rendered heatmaps (heatmap px)")
     m = p.add_argument_group("PSM / RPSM")
     m.add_argument("--n-bins", type=int, default=16, help="grid size N of the (first) grid")
     m.add_argument("--depth", type=int, default=10, help="RPSM refinement stages")
@@ -165,8 +251,12 @@ def _scenes(args):
             raise ValueError(f"{args.scenes} holds no heatmaps (written with --no-heatmaps)")
         return s, {"source": str(args.scenes), "synthetic": True, **{
             k: v for k, v in s.corruption.items() if not isinstance(v, np.ndarray)}}
+    subjects = args.subjects or ["1"]
+    if len(subjects) != 1 or not subjects[0].isdigit():
+        raise ValueError("--subjects: synthetic data takes one number (how many subjects), got "
+                         f"{' '.join(subjects)}")
     rig = load_rig("ring", n_views=args.views) if args.rig == "ring" else load_rig(args.rig)
-    s = make_scenes(args.frames, rig, seed=args.seed, n_subjects=args.subjects,
+    s = make_scenes(args.frames, rig, seed=args.seed, n_subjects=int(subjects[0]),
                     jitter=args.jitter, false_peak_prob=args.false_peaks,
                     missing_prob=args.missing)
     return s, {"source": "make_scenes", "synthetic": True, "rig": args.rig, "seed": args.seed,
@@ -174,27 +264,95 @@ def _scenes(args):
                "missing_prob": args.missing}
 
 
+class RenderedHeatmaps:
+    """Ground-truth heatmaps of :class:`~crossview.datasets.H36MFrames`, rendered when sliced.
+
+    Behaves like a read-only ``(F, V, J, H, W)`` array for :func:`evaluate`, so a whole
+    validation set never sits in memory at once.
+    """
+
+    def __init__(self, frames, heatmap_size, sigma: float, seed: int, official: bool,
+                 **corruption):
+        self.frames, self.size, self.sigma, self.seed = frames, tuple(heatmap_size), sigma, seed
+        self.official, self.corruption = official, corruption
+        self.shape = (frames.n_frames, frames.n_views, frames.joints2d.shape[2], *self.size)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        return self.frames.render_heatmaps(self.size, self.sigma, frames=key, seed=self.seed,
+                                           official=self.official, **self.corruption)
+
+
+def _h36m(args):
+    from ..datasets.h36m import load_h36m
+    from ..skeleton import SKELETON
+
+    frames = load_h36m(args.h36m, subjects=args.subjects, actions=args.actions, every=args.every,
+                       on_missing="drop", joints3d_key="joints_3d" if args.universal else None)
+    if args.heatmaps:
+        heatmaps = np.load(args.heatmaps, mmap_mode="r", allow_pickle=False)
+        want = (frames.n_frames, frames.n_views, SKELETON.n_joints)
+        if heatmaps.ndim != 5 or heatmaps.shape[:3] != want:
+            raise ValueError(f"--heatmaps must have shape ({want[0]}, {want[1]}, {want[2]}, H, W) "
+                             f"for the {want[0]} selected frames, got {heatmaps.shape}")
+        size = heatmaps.shape[3:]
+        source = str(args.heatmaps)
+    else:
+        size = tuple(args.heatmap_size)
+        heatmaps = RenderedHeatmaps(frames, size, args.sigma, args.seed, args.official_crops,
+                                    jitter=args.jitter, false_peak_prob=args.false_peaks,
+                                    missing_prob=args.missing)
+        source = "rendered from the annotated 2D joints (ground truth)"
+    data = {"source": "h36m", "path": str(args.h36m), "frames": frames.n_frames,
+            "views": frames.n_views, "heatmap_size": list(size),
+            "subjects": sorted({int(s) for s in frames.subject}), "every": args.every,
+            "dropped": frames.dropped, "joints3d": frames.joints3d_key, "heatmaps": source,
+            "official_crops": args.official_crops}
+    if not args.heatmaps:
+        data.update(sigma=args.sigma, seed=args.seed, jitter=args.jitter,
+                    false_peak_prob=args.false_peaks, missing_prob=args.missing)
+    return (heatmaps, frames.cameras, frames.affines(size, official=args.official_crops),
+            frames.joints3d, SKELETON.limb_lengths(frames.joints3d), data)
+
+
 def run(args) -> int:
     from ..skeleton import SKELETON
 
-    s, data = _scenes(args)
-    data.update(frames=s.n_frames, views=s.n_views, heatmap_size=list(s.heatmap_size))
+    if args.h36m:
+        heatmaps, cameras, affines, joints3d, limbs, data = _h36m(args)
+    else:
+        s, data = _scenes(args)
+        data.update(frames=s.n_frames, views=s.n_views, heatmap_size=list(s.heatmap_size))
+        heatmaps, cameras, affines, joints3d, limbs = (s.heatmaps, s.cameras, s.affines,
+                                                       s.joints3d, s.limb_lengths)
     settings = dict(n_bins=args.n_bins, depth=args.depth, cube_size=args.cube_size,
                     tolerance=args.tolerance, backend=args.backend, batch=args.batch)
-    results = evaluate(s.heatmaps, s.cameras, s.affines, s.joints3d, args.method,
-                       gt_root=args.gt_root,
-                       limb_lengths=s.limb_lengths if args.gt_limbs else None,
+    results = evaluate(heatmaps, cameras, affines, joints3d, args.method,
+                       gt_root=args.gt_root, limb_lengths=limbs if args.gt_limbs else None,
                        show_progress=not args.no_progress, **settings)
     if args.json:
         emit_json({"data": data, "settings": {**settings, "gt_root": args.gt_root,
                                               "gt_limbs": args.gt_limbs},
                    "results": results})
         return 0
-    print(f"{data['frames']} synthetic frames x {data['views']} views "
-          f"({data.get('rig', data['source'])}), heatmaps {s.heatmap_size[0]}x"
-          f"{s.heatmap_size[1]}, jitter {data.get('jitter', 0)} px, false peaks "
-          f"{100 * data.get('false_peak_prob', 0):.0f}%, missing "
-          f"{100 * data.get('missing_prob', 0):.0f}%")
+    H, W = data["heatmap_size"]
+    if args.h36m:
+        subjects = ", ".join(f"S{s}" for s in data["subjects"])
+        every = f"one complete frame in {args.every}" if args.every > 1 else "all complete frames"
+        print(f"{data['frames']} Human3.6M frames x {data['views']} views from {data['path']} "
+              f"(subjects {subjects}; {every}; "
+              f"{data['dropped']} incomplete dropped); 3D truth: {data['joints3d']}")
+        print(f"heatmaps {H}x{W}: {data['heatmaps']}" + (
+            "" if args.heatmaps else f", sigma {args.sigma}, jitter {args.jitter} px, false "
+            f"peaks {100 * args.false_peaks:.0f}%, missing {100 * args.missing:.0f}%"))
+    else:
+        print(f"{data['frames']} synthetic frames x {data['views']} views "
+              f"({data.get('rig', data['source'])}), heatmaps {H}x{W}, jitter "
+              f"{data.get('jitter', 0)} px, false peaks "
+              f"{100 * data.get('false_peak_prob', 0):.0f}%, missing "
+              f"{100 * data.get('missing_prob', 0):.0f}%")
     truth = [name for name, on in (("root", args.gt_root), ("limb lengths", args.gt_limbs)) if on]
     print(f"ground truth given: {', '.join(truth) or 'none'}; PSM/RPSM: N={args.n_bins}, "
           f"depth={args.depth}, backend={args.backend}")
