@@ -21,8 +21,10 @@ class _BookRenderer(MimetypeRenderer):
 
     def to_mimebundle(self, fig_dict):
         config = {"displaylogo": False, "responsive": True, **self.config}
+        # auto_play=False: a figure with frames waits for the reader instead of
+        # animating on page load
         html = pio.to_html(fig_dict, include_plotlyjs=False, full_html=False, config=config,
-                           validate=False)
+                           auto_play=False, validate=False)
         return {
             "application/vnd.plotly.v1+json": {"data": fig_dict.get("data", []),
                                                "layout": fig_dict.get("layout", {}),
