@@ -24,6 +24,7 @@ book derives the difference.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,16 +85,34 @@ def _check_cameras(cameras, V: int) -> list[Camera]:
     return list(cameras)
 
 
+def _extremes(x) -> tuple[float, float]:
+    """``(min, max)`` of an array or tensor (NaN if it holds a NaN); ``(0, 0)`` if empty."""
+    if is_torch(x):
+        if x.numel() == 0:
+            return 0.0, 0.0
+        import torch
+
+        lo, hi = torch.aminmax(x)
+        return float(lo), float(hi)
+    if x.size == 0:
+        return 0.0, 0.0
+    return float(x.min()), float(x.max())
+
+
 def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> Problem:
     """Validate the shared inputs of PSM and RPSM and bring them to batched NumPy form."""
     check_backend(backend)
     floor = check_positive(floor, "floor")
     ref = heatmaps
-    hm = as_float_array(heatmaps, "heatmaps", trailing=(None, None, None, None))
+    hm = as_float_array(heatmaps, "heatmaps", trailing=(None, None, None, None), finite=False)
+    # one pass over the heatmaps for both checks: NaN and infinities show in the extremes
+    lo, hi = _extremes(hm)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError("heatmaps must be finite, but it contains NaN or infinite values")
     if hm.ndim not in (4, 5):
         raise ValueError("heatmaps must have shape (V, J, H, W) or (B, V, J, H, W), got shape "
                          f"{tuple(hm.shape)}")
-    if bool((hm < 0).any()):
+    if lo < 0:
         raise ValueError("heatmaps must be non-negative (clip a network's output with "
                          "np.clip(h, 0, None) first)")
     batched = hm.ndim == 5
@@ -188,7 +207,14 @@ def to_backend(problem: Problem):
 
 def from_backend(x, problem: Problem):
     """A kernel's result as the kind of the input heatmaps, batch axis dropped if it had none."""
-    x = like(to_numpy(x), problem.ref) if is_torch(problem.ref) else to_numpy(x)
+    ref = problem.ref
+    if is_torch(x) and is_torch(ref):          # stays on the device: no round trip to the host
+        import torch
+
+        x = x.to(device=ref.device,
+                 dtype=ref.dtype if ref.is_floating_point() else torch.float64)
+    else:
+        x = like(to_numpy(x), ref) if is_torch(ref) else to_numpy(x)
     return x if problem.batched else x[0]
 
 

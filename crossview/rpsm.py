@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._array import ArrayLike, to_numpy
+from ._array import ArrayLike, is_torch, to_numpy
 from ._validate import as_float_array, check_int, check_positive
 from .camera import Camera
 from .heatmap import find_peaks, heatmap_to_image
@@ -57,12 +57,25 @@ def peak_observations(heatmaps: np.ndarray, affines: np.ndarray):
     ``(..., V, J)`` (the confidences), and the size of one heatmap pixel in image pixels.
 
     ``heatmaps`` ``(..., V, J, H, W)``, ``affines`` ``(..., V, 2, 3)`` (NumPy). Peaks are
-    sub-pixel refined arg-maxes (:func:`crossview.find_peaks`).
+    sub-pixel refined arg-maxes (:func:`crossview.find_peaks`), in float64; heatmaps on
+    a GPU are searched there, so that only the peaks cross to the host.
     """
-    peaks, values = find_peaks(heatmaps)
+    if is_torch(heatmaps) and heatmaps.device.type != "cpu":
+        peaks, values = (to_numpy(a) for a in find_peaks(heatmaps.double()))
+    else:
+        peaks, values = find_peaks(to_numpy(heatmaps).astype(np.float64, copy=False))
     uv = heatmap_to_image(peaks, affines)
     scale = np.sqrt(np.abs(np.linalg.det(affines[..., :2])))     # heatmap px per image px
     return uv, values, float(1.0 / scale.mean())
+
+
+def _index(mask: np.ndarray, like_x):
+    """A NumPy boolean mask as an index of ``like_x`` (a tensor wants a tensor on its device)."""
+    if is_torch(like_x):
+        import torch
+
+        return torch.as_tensor(mask, device=like_x.device)
+    return mask
 
 
 def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
@@ -74,13 +87,12 @@ def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
     it), the median of all triangulated joints stands in.
     """
     hm = problem.heatmaps
-    uv, values, px = peak_observations(to_numpy(hm[:, :, :1]).astype(np.float64), problem.affines)
+    uv, values, px = peak_observations(hm[:, :, :1], problem.affines)
     threshold = threshold_px * px
     root = triangulate_robust(uv, problem.cameras, values, threshold=threshold)[:, 0]
     lost = ~np.isfinite(root).all(-1)
     if lost.any():
-        uv, values, _ = peak_observations(to_numpy(hm).astype(np.float64)[lost],
-                                          problem.affines[lost])
+        uv, values, _ = peak_observations(hm[_index(lost, hm)], problem.affines[lost])
         X = triangulate_robust(uv, problem.cameras, values, threshold=threshold)
         with warnings.catch_warnings():       # frames where no joint triangulates stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)

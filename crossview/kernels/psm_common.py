@@ -18,6 +18,8 @@ Conventions of the kernels (``B`` frames, ``V`` views, ``J`` joints):
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 #: Keys' cubic convolution parameter; ``a = -0.5`` is the one choice that reproduces
@@ -46,12 +48,65 @@ def limb_stencil(length: float, spacing: float, window: float) -> np.ndarray:
     The offsets are sorted lexicographically, which is the order of bin indices, so
     "first maximum in stencil order" breaks ties towards the smaller bin index.
     """
+    return _limb_stencil(float(length), float(spacing), float(window)).copy()
+
+
+@lru_cache(maxsize=1024)
+def _limb_stencil(length: float, spacing: float, window: float) -> np.ndarray:
+    # remembered: every frame of every call asks for the same few stencils
     r = int(np.floor((length + window) / spacing + 1e-9))
     ax = np.arange(-r, r + 1)
     d = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
     dist = spacing * np.sqrt((d * d).sum(-1).astype(np.float64))
     keep = np.abs(dist - length) <= window
-    return np.ascontiguousarray(d[keep]).astype(np.int64)
+    out = np.ascontiguousarray(d[keep]).astype(np.int64)
+    out.flags.writeable = False
+    return out
+
+
+def stencil_runs(offsets: np.ndarray) -> np.ndarray:
+    """The stencil as runs along ``z``: ``(R, 4)`` rows ``(dx, dy, dz, length)``.
+
+    A limb shell crossed by a line of constant ``(dx, dy)`` is one or two runs of
+    consecutive ``dz``, so a stencil of ``S`` offsets has far fewer runs (about a
+    quarter on the coarse grid of chapter 6). The maximum over a run of length ``L``
+    is one read of a table of sliding maxima of length ``L``, so the max-product
+    costs one operation per run instead of one per offset. Rows are sorted by run
+    length (then in stencil order), the order in which the tables are built.
+    """
+    d = np.asarray(offsets, np.int64).reshape(-1, 3)
+    if len(d) == 0:
+        return np.zeros((0, 4), np.int64)
+    d = d[np.lexsort((d[:, 2], d[:, 1], d[:, 0]))]
+    starts = np.ones(len(d), bool)
+    starts[1:] = (d[1:, 0] != d[:-1, 0]) | (d[1:, 1] != d[:-1, 1]) | (d[1:, 2] != d[:-1, 2] + 1)
+    first = np.flatnonzero(starts)
+    length = np.diff(np.append(first, len(d)))
+    runs = np.concatenate([d[first], length[:, None]], 1)
+    return np.ascontiguousarray(runs[np.argsort(length, kind="stable")])
+
+
+def run_table(offsets: np.ndarray, counts: np.ndarray):
+    """Runs of every frame's and limb's stencil (see :func:`stencil_runs`), padded:
+    ``runs (B, J, R, 4)``, ``n_runs (B, J)``, from :func:`stencil_table`'s output."""
+    B, J = counts.shape
+    cache: dict = {}
+    table = [[None] * J for _ in range(B)]
+    for b in range(B):
+        for j in range(J):
+            s = offsets[b, j, :counts[b, j]]
+            key = s.tobytes()
+            if key not in cache:
+                cache[key] = stencil_runs(s)
+            table[b][j] = cache[key]
+    R = max(1, max(len(r) for row in table for r in row))
+    runs = np.zeros((B, J, R, 4), np.int64)
+    n_runs = np.zeros((B, J), np.int64)
+    for b in range(B):
+        for j in range(J):
+            runs[b, j, :len(table[b][j])] = table[b][j]
+            n_runs[b, j] = len(table[b][j])
+    return runs, n_runs
 
 
 def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray):

@@ -1,16 +1,32 @@
-"""PSM and RPSM compiled with Numba, parallel over frames and bins.
+"""PSM and RPSM compiled with Numba: one frame per thread, SIMD over joints and grid rows.
 
-The coarse grid's hot loops:
+Where the time goes on the coarse grid (``N = 16``, 4 views, 17 joints) and what
+this module does about it:
 
-* unary: each bin is projected once per view; the 16 interpolation taps and
-  weights are then reused for all ``J`` joints;
-* messages: the child's belief is copied into a grid padded with ``-inf``, so
-  every stencil offset becomes one flat index offset with no bounds checks;
-  a message is a running maximum over the limb's shell. Back-tracking scans
-  the shell once per joint, so no arg-max table is stored.
+* the log-heatmaps: only the few per cent of pixels above the floor need a
+  logarithm (the rest read exactly 0); they are stored joint-last and padded,
+  ``(B, V, H + 8, W + 8, J)``, so an interpolation tap is one contiguous read of
+  all ``J`` joints and never needs a bounds check;
+* the unary: each bin is projected once per view; its 16 Keys taps and weights
+  serve all joints (the joint loop is the SIMD loop);
+* the messages: a limb's stencil is cut into runs of consecutive ``dz``
+  (:func:`~crossview.kernels.psm_common.stencil_runs`), and a run of length ``L``
+  is one read of a table of sliding maxima of length ``L``, which grows by one
+  ``max`` per length. A message then costs one vector ``max`` per run and grid row
+  instead of one scalar ``max`` per offset and bin: about a quarter of the
+  operations, and all of them on contiguous rows of the grid;
+* back-tracking scans the chosen parent bin's shell once per joint, so no arg-max
+  table is stored.
 
-The refinement stages (8 corners per joint) are small; they run one frame per
-thread. See :mod:`crossview.kernels.psm_common` for the conventions.
+Frames are independent, so a batch runs one frame per thread (``prange``); a
+single frame runs on one thread. Parallel loops inside a frame would meet at a
+barrier 16 times per frame, and on a machine whose cores are busy with other work
+each barrier waits for a thread the operating system has put aside: measured,
+that made a frame several times slower, not faster.
+
+All sums are taken in the order of :mod:`crossview.kernels.psm_numpy`, and a
+maximum does not depend on the order it is taken in, so this backend reaches the
+NumPy backend's poses. See :mod:`crossview.kernels.psm_common` for the conventions.
 """
 
 from __future__ import annotations
@@ -20,24 +36,46 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .psm_common import stencil_table
+from .psm_common import run_table, stencil_table
+
+#: Zero pixels around each heatmap: taps of points clamped to ``[-3, W + 1.5]`` stay inside.
+PAD = 4
+
+
+# ---------------------------------------------------------------------- log-heatmaps
+@njit(cache=True)
+def _prepare_view(h, floor, b, v, out):
+    J, H, W = h.shape[2], h.shape[3], h.shape[4]
+    for j in range(J):
+        for i in range(H):
+            for x in range(W):
+                val = h[b, v, j, i, x]
+                # log(max(h, floor) / floor) is exactly 0 at or below the floor
+                out[b, v, i + PAD, x + PAD, j] = math.log(val / floor) if val > floor else 0.0
 
 
 @njit(parallel=True, cache=True)
-def _log_floor(h, floor, out):
-    for i in prange(h.size):
-        out[i] = math.log(max(h[i], floor) / floor)
+def _prepare_batch(h, floor, out):
+    B, V = h.shape[0], h.shape[1]
+    for r in prange(B * V):
+        _prepare_view(h, floor, r // V, r % V, out)
 
 
 def prepare(heatmaps: np.ndarray, floor: float):
-    """``(E, log(floor))``, ``E = log(max(h, floor) / floor)`` ``(B, V, J, H, W)`` (see
-    :func:`crossview.kernels.psm_numpy.prepare`)."""
+    """``(B, V, J, H, W)`` -> ``(E, log(floor))`` with ``E = log(max(h, floor) / floor)``,
+    joint-last and zero-padded: ``(B, V, H + 8, W + 8, J)``."""
     h = np.ascontiguousarray(heatmaps, dtype=np.float64)
-    out = np.empty_like(h)
-    _log_floor(h.ravel(), float(floor), out.ravel())
+    B, V, J, H, W = h.shape
+    out = np.zeros((B, V, H + 2 * PAD, W + 2 * PAD, J))
+    if B == 1:
+        for v in range(V):
+            _prepare_view(h, float(floor), 0, v, out)
+    else:
+        _prepare_batch(h, float(floor), out)
     return out, math.log(floor)
 
 
+# ---------------------------------------------------------------------- sampling
 @njit(cache=True, inline="always")
 def _project(R, t, dist, aff, b, v, X0, X1, X2):
     """One point into view ``v`` of frame ``b``: heatmap ``(x, y)``; far outside if behind."""
@@ -53,144 +91,229 @@ def _project(R, t, dist, aff, b, v, X0, X1, X2):
     radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
     xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
     yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
-    a = aff[b, v]
-    return a[0, 0] * xd + a[0, 1] * yd + a[0, 2], a[1, 0] * xd + a[1, 1] * yd + a[1, 2]
+    return (aff[b, v, 0, 0] * xd + aff[b, v, 0, 1] * yd + aff[b, v, 0, 2],
+            aff[b, v, 1, 0] * xd + aff[b, v, 1, 1] * yd + aff[b, v, 1, 2])
 
 
 @njit(cache=True, inline="always")
-def _keys(t, w):
+def _keys(t):
     t2 = t * t
     t3 = t2 * t
-    w[0] = -0.5 * t3 + t2 - 0.5 * t
-    w[1] = 1.5 * t3 - 2.5 * t2 + 1.0
-    w[2] = -1.5 * t3 + 2.0 * t2 + 0.5 * t
-    w[3] = 0.5 * t3 - 0.5 * t2
+    return (-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1.0,
+            -1.5 * t3 + 2.0 * t2 + 0.5 * t, 0.5 * t3 - 0.5 * t2)
 
 
 @njit(cache=True, inline="always")
-def _taps(hx, hy, H, W, wx, wy):
-    """Clamp a sample point, fill the Keys weights; returns the first tap ``(row, col)``."""
+def _clamp(hx, hy, H, W):
+    """A sample point clamped to ``[-3, W + 1.5] x [-3, H + 1.5]`` (NaN: far outside)."""
     if hx != hx or hy != hy:
         hx, hy = -1e6, -1e6
-    x = min(max(hx, -3.0), W + 1.5)
-    y = min(max(hy, -3.0), H + 1.5)
-    x0 = math.floor(x)
-    y0 = math.floor(y)
-    _keys(x - x0, wx)
-    _keys(y - y0, wy)
-    return int(y0) - 1, int(x0) - 1
+    return min(max(hx, -3.0), W + 1.5), min(max(hy, -3.0), H + 1.5)
 
 
 @njit(cache=True, inline="always")
-def _interp(E, b, v, j, i0, j0, wx, wy):
-    H, W = E.shape[3], E.shape[4]
-    total = 0.0
-    for a in range(4):
-        i = i0 + a
-        row = 0.0
-        for c in range(4):
-            jj = j0 + c
-            if 0 <= i < H and 0 <= jj < W:
-                row += wx[c] * E[b, v, j, i, jj]
-            else:
-                row += wx[c] * 0.0
-        total += wy[a] * row
-    return total
+def _sample_add(E, b, v, hx, hy, acc):
+    """``acc[j] +=`` the Keys-cubic sample of ``E[b, v, :, :, j]`` at heatmap ``(hx, hy)``, for
+    every joint ``j`` at once.
+
+    The sums run in the NumPy backend's order: a row of four taps along ``x``, then the
+    four rows along ``y``. With the joint loop outermost and the taps unrolled inside it,
+    the loop over joints compiles to vector instructions.
+    """
+    H, W, J = E.shape[2] - 2 * PAD, E.shape[3] - 2 * PAD, E.shape[4]
+    x, y = _clamp(hx, hy, H, W)
+    x0 = math.floor(x)
+    y0 = math.floor(y)
+    c0, c1, c2, c3 = _keys(x - x0)
+    r0, r1, r2, r3 = _keys(y - y0)
+    i = int(y0) - 1 + PAD
+    k = int(x0) - 1 + PAD
+    e0 = E[b, v, i]
+    e1 = E[b, v, i + 1]
+    e2 = E[b, v, i + 2]
+    e3 = E[b, v, i + 3]
+    for j in range(J):
+        s = r0 * (c0 * e0[k, j] + c1 * e0[k + 1, j] + c2 * e0[k + 2, j] + c3 * e0[k + 3, j])
+        s += r1 * (c0 * e1[k, j] + c1 * e1[k + 1, j] + c2 * e1[k + 2, j] + c3 * e1[k + 3, j])
+        s += r2 * (c0 * e2[k, j] + c1 * e2[k + 1, j] + c2 * e2[k + 2, j] + c3 * e2[k + 3, j])
+        s += r3 * (c0 * e3[k, j] + c1 * e3[k + 1, j] + c2 * e3[k + 2, j] + c3 * e3[k + 3, j])
+        acc[j] += s
 
 
-@njit(parallel=True, cache=True)
-def _grid_unary(logh, logfloor, R, t, dist, aff, centers, n, cube, out):
-    B, V, J, H, W = logh.shape
-    nb = n * n * n
+@njit(cache=True, inline="always")
+def _sample_one(E, b, v, j, hx, hy):
+    """The Keys-cubic sample of joint ``j``'s ``E[b, v, :, :, j]`` at heatmap ``(hx, hy)``."""
+    H, W = E.shape[2] - 2 * PAD, E.shape[3] - 2 * PAD
+    x, y = _clamp(hx, hy, H, W)
+    x0 = math.floor(x)
+    y0 = math.floor(y)
+    c0, c1, c2, c3 = _keys(x - x0)
+    r0, r1, r2, r3 = _keys(y - y0)
+    i = int(y0) - 1 + PAD
+    k = int(x0) - 1 + PAD
+    s = 0.0
+    for a, w in ((0, r0), (1, r1), (2, r2), (3, r3)):
+        e = E[b, v, i + a]
+        s += w * (c0 * e[k, j] + c1 * e[k + 1, j] + c2 * e[k + 2, j] + c3 * e[k + 3, j])
+    return s
+
+
+@njit(cache=True)
+def _grid_unary_frame(E, logfloor, R, t, dist, aff, centers, b, n, cube, out):
+    """Unary terms of frame ``b``'s ``n^3`` bins into ``out`` ``(B, J, n^3)``."""
+    V, J = E.shape[1], E.shape[4]
     s = cube / (n - 1)
-    for idx in prange(B * nb):
-        b = idx // nb
-        k = idx - b * nb
+    acc = np.empty(J)
+    for k in range(n * n * n):
         ix, iy, iz = k // (n * n), (k // n) % n, k % n
         X0 = centers[b, 0] + (ix * s - cube / 2)
         X1 = centers[b, 1] + (iy * s - cube / 2)
         X2 = centers[b, 2] + (iz * s - cube / 2)
-        wx = np.empty(4)
-        wy = np.empty(4)
         for j in range(J):
-            out[b, j, k] = 0.0
+            acc[j] = 0.0
         for v in range(V):
             hx, hy = _project(R, t, dist, aff, b, v, X0, X1, X2)
-            i0, j0 = _taps(hx, hy, H, W, wx, wy)
-            for j in range(J):
-                out[b, j, k] += _interp(logh, b, v, j, i0, j0, wx, wy)
+            _sample_add(E, b, v, hx, hy, acc)
         for j in range(J):
-            out[b, j, k] += V * logfloor
+            out[b, j, k] = acc[j] + V * logfloor
 
 
 @njit(parallel=True, cache=True)
-def _max_product_grid(U, offs3, offs, counts, parents, n, R, penalty):
-    B, J, nb = U.shape
-    P = n + 2 * R
-    belief = U.copy()
-    pad = np.full((B, P * P * P), -np.inf)
-    gmax = np.empty(B)
+def _grid_unary_batch(E, logfloor, R, t, dist, aff, centers, n, cube, out):
+    for b in prange(E.shape[0]):
+        _grid_unary_frame(E, logfloor, R, t, dist, aff, centers, b, n, cube, out)
+
+
+def _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, out):
+    """Unary terms ``out`` ``(B, J, n^3)`` of every frame's coarse grid around ``centers``."""
+    if E.shape[0] == 1:
+        _grid_unary_frame(E, logfloor, R, t, dist, aff, centers, 0, n, float(cube), out)
+    else:
+        _grid_unary_batch(E, logfloor, R, t, dist, aff, centers, n, float(cube), out)
+
+
+# ---------------------------------------------------------------------- max-product
+@njit(cache=True)
+def _message(child, runs, n_runs, n, pad, table, msg):
+    """``msg[k] = max over the stencil's runs of child(k + d)`` ``(n^3,)``; ``-inf`` if empty.
+
+    ``pad`` and ``table`` are scratch of at least ``(n + 2 r)^3`` elements, ``r`` the
+    largest offset of the runs.
+    """
+    nb = n * n * n
+    for k in range(nb):
+        msg[k] = -np.inf
+    if n_runs == 0:
+        return
+    r = 0
+    for q in range(n_runs):
+        for a in range(3):
+            r = max(r, abs(runs[q, a]))
+        r = max(r, abs(runs[q, 2] + runs[q, 3] - 1))
+    P = n + 2 * r
+    PP = P * P * P
+    for i in range(PP):
+        pad[i] = -np.inf
+    for ix in range(n):
+        for iy in range(n):
+            src = (ix * n + iy) * n
+            dst = ((ix + r) * P + iy + r) * P + r
+            for iz in range(n):
+                pad[dst + iz] = child[src + iz]
+    # table[i] = max(pad[i : i + L]) along z, grown one length at a time as the runs need
+    for i in range(PP):
+        table[i] = pad[i]
+    L = 1
+    # the inner loops run over slices (views): then the compiler sees that they do not
+    # overlap and turns them into vector instructions
+    for q in range(n_runs):
+        dx, dy, dz, length = runs[q, 0], runs[q, 1], runs[q, 2], runs[q, 3]
+        while L < length:
+            grown, more = table[:PP - L], pad[L:PP]
+            for i in range(PP - L):
+                grown[i] = max(grown[i], more[i])
+            L += 1
+        for ix in range(n):
+            for iy in range(n):
+                src = ((ix + dx + r) * P + iy + dy + r) * P + dz + r
+                dst = (ix * n + iy) * n
+                out, run = msg[dst:dst + n], table[src:src + n]
+                for iz in range(n):
+                    out[iz] = max(out[iz], run[iz])
+
+
+@njit(cache=True)
+def _max_product_frame(U, offs3, runs, n_runs, counts, parents, b, n, penalty, bins):
+    """Exact max-product of frame ``b``: unaries ``U`` ``(B, J, n^3)`` -> ``bins[b]`` ``(J,)``."""
+    J, nb = U.shape[1], U.shape[2]
+    belief = U[b].copy()
+    r = 0
+    for j in range(J):
+        for q in range(n_runs[b, j]):
+            for a in range(3):
+                r = max(r, abs(runs[b, j, q, a]))
+            r = max(r, abs(runs[b, j, q, 2] + runs[b, j, q, 3] - 1))
+    P = n + 2 * r
+    pad = np.empty(P * P * P)
+    table = np.empty(P * P * P)
+    msg = np.empty(nb)
     for j in range(J - 1, 0, -1):
         p = parents[j]
-        for b in prange(B):
-            m = -np.inf
-            for k in range(nb):
-                ix, iy, iz = k // (n * n), (k // n) % n, k % n
-                val = belief[b, j, k]
-                pad[b, ((ix + R) * P + iy + R) * P + iz + R] = val
-                if val > m:
-                    m = val
-            gmax[b] = m
-        for idx in prange(B * nb):
-            b = idx // nb
-            k = idx - b * nb
-            ix, iy, iz = k // (n * n), (k // n) % n, k % n
-            base = ((ix + R) * P + iy + R) * P + iz + R
-            m = gmax[b] - penalty
-            row = pad[b]
-            for q in range(counts[b, j]):
-                val = row[base + offs[b, j, q]]
-                if val > m:
-                    m = val
-            belief[b, p, k] += m
-    bins = np.empty((B, J), np.int64)
-    for b in prange(B):
-        bins[b, 0] = np.argmax(belief[b, 0])
-        for j in range(1, J):
-            kp = bins[b, parents[j]]
-            ix, iy, iz = kp // (n * n), (kp // n) % n, kp % n
-            gm = np.max(belief[b, j])
-            best, arg = -np.inf, -1
-            for q in range(counts[b, j]):
-                jx, jy, jz = ix + offs3[b, j, q, 0], iy + offs3[b, j, q, 1], iz + offs3[b, j, q, 2]
-                if 0 <= jx < n and 0 <= jy < n and 0 <= jz < n:
-                    kc = (jx * n + jy) * n + jz
-                    if belief[b, j, kc] > best:
-                        best, arg = belief[b, j, kc], kc
-            if arg >= 0 and best >= gm - penalty:
-                bins[b, j] = arg
-            else:
-                bins[b, j] = np.argmax(belief[b, j])
-    return bins
+        m = -np.inf
+        for k in range(nb):
+            m = max(m, belief[j, k])
+        m -= penalty                   # any bin, at the cost of a broken limb
+        _message(belief[j], runs[b, j], n_runs[b, j], n, pad, table, msg)
+        for k in range(nb):
+            belief[p, k] += max(msg[k], m)
+    bins[b, 0] = np.argmax(belief[0])
+    for j in range(1, J):
+        kp = bins[b, parents[j]]
+        ix, iy, iz = kp // (n * n), (kp // n) % n, kp % n
+        gm = np.max(belief[j])
+        best, arg = -np.inf, -1
+        for q in range(counts[b, j]):          # first maximum in stencil order
+            jx, jy, jz = ix + offs3[b, j, q, 0], iy + offs3[b, j, q, 1], iz + offs3[b, j, q, 2]
+            if 0 <= jx < n and 0 <= jy < n and 0 <= jz < n:
+                kc = (jx * n + jy) * n + jz
+                if belief[j, kc] > best:
+                    best, arg = belief[j, kc], kc
+        if arg >= 0 and best >= gm - penalty:
+            bins[b, j] = arg
+        else:
+            bins[b, j] = np.argmax(belief[j])
+
+
+@njit(parallel=True, cache=True)
+def _max_product_batch(U, offs3, runs, n_runs, counts, parents, n, penalty, bins):
+    for b in prange(U.shape[0]):
+        _max_product_frame(U, offs3, runs, n_runs, counts, parents, b, n, penalty, bins)
 
 
 def max_product_grid(U, offsets, counts, parents, n, penalty):
     """Exact max-product on the grid: unaries ``(B, J, n^3)``, stencils ``(B, J, S, 3)`` with
     ``counts`` ``(B, J)`` -> chosen bins ``(B, J)``."""
-    Rpad = int(np.abs(offsets).max()) if offsets.size else 0
-    P = n + 2 * Rpad
-    flat = (offsets[..., 0] * P + offsets[..., 1]) * P + offsets[..., 2]
-    return _max_product_grid(np.ascontiguousarray(U, dtype=np.float64), offsets, flat, counts,
-                             np.asarray(parents, np.int64), n, Rpad, float(penalty))
+    U = np.ascontiguousarray(U, dtype=np.float64)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    runs, n_runs = run_table(offsets, counts)
+    parents = np.asarray(parents, np.int64)
+    bins = np.empty(counts.shape, np.int64)
+    args = (U, offsets, runs, n_runs, counts, parents)
+    if U.shape[0] == 1:
+        _max_product_frame(*args, 0, n, float(penalty), bins)
+    else:
+        _max_product_batch(*args, n, float(penalty), bins)
+    return bins
 
 
 def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     """PSM on an ``n^3`` grid around each frame's centre -> poses ``(B, J, 3)``."""
-    logh, logfloor = state
+    E, logfloor = state
     R, t, dist, aff = cams
-    B, J = logh.shape[0], logh.shape[2]
+    B, J = E.shape[0], E.shape[4]
     U = np.empty((B, J, n ** 3))
-    _grid_unary(logh, logfloor, R, t, dist, aff, centers, n, float(cube), U)
+    _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, U)
     s = cube / (n - 1)
     offsets, counts = stencil_table(lengths, s, windows)
     bins = max_product_grid(U, offsets, counts, parents, n, penalty)
@@ -199,65 +322,73 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     return centers[:, None, :] + ax[idx]
 
 
-@njit(parallel=True, cache=True)
-def _refine(logh, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-            excess_cost, out):
-    B, V, J, H, W = logh.shape
+# ---------------------------------------------------------------------- refinement
+@njit(cache=True)
+def _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
+                  excess_cost, b, out):
+    V, J = E.shape[1], E.shape[4]
     T = sizes.shape[0]
-    for b in prange(B):
-        L = poses[b].copy()
-        C = np.empty((J, 8, 3))
-        belief = np.empty((J, 8))
-        arg = np.zeros((J, 8), np.int64)
-        q = np.empty(J, np.int64)
-        wx = np.empty(4)
-        wy = np.empty(4)
-        for ti in range(T):
-            h = sizes[ti] / 2
-            for j in range(J):
-                for c in range(8):
-                    C[j, c, 0] = L[j, 0] + (2.0 * ((c >> 2) & 1) - 1.0) * h
-                    C[j, c, 1] = L[j, 1] + (2.0 * ((c >> 1) & 1) - 1.0) * h
-                    C[j, c, 2] = L[j, 2] + (2.0 * (c & 1) - 1.0) * h
-                    total = 0.0
-                    for v in range(V):
-                        hx, hy = _project(R, t, dist, aff, b, v, C[j, c, 0], C[j, c, 1],
-                                          C[j, c, 2])
-                        i0, j0 = _taps(hx, hy, H, W, wx, wy)
-                        total += _interp(logh, b, v, j, i0, j0, wx, wy)
-                    belief[j, c] = total + V * logfloor
-            for j in range(J - 1, 0, -1):
-                p = parents[j]
-                for cp in range(8):
-                    best, a = -np.inf, -1
-                    for cc in range(8):
-                        dx = C[p, cp, 0] - C[j, cc, 0]
-                        dy = C[p, cp, 1] - C[j, cc, 1]
-                        dz = C[p, cp, 2] - C[j, cc, 2]
-                        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                        excess = max(abs(d - lengths[b, j]) - windows[ti, j], 0.0)
-                        score = belief[j, cc] - excess_cost * excess
-                        if score > best:
-                            best, a = score, cc
-                    belief[p, cp] += best
-                    arg[j, cp] = a
-            q[0] = np.argmax(belief[0])
-            for j in range(1, J):
-                q[j] = arg[j, q[parents[j]]]
-            for j in range(J):
-                for k in range(3):
-                    L[j, k] = C[j, q[j], k]
-                    out[b, ti, j, k] = L[j, k]
+    L = poses[b].copy()
+    C = np.empty((J, 8, 3))
+    belief = np.empty((J, 8))
+    arg = np.zeros((J, 8), np.int64)
+    q = np.empty(J, np.int64)
+    for ti in range(T):
+        h = sizes[ti] / 2
+        for j in range(J):
+            for c in range(8):
+                C[j, c, 0] = L[j, 0] + (2.0 * ((c >> 2) & 1) - 1.0) * h
+                C[j, c, 1] = L[j, 1] + (2.0 * ((c >> 1) & 1) - 1.0) * h
+                C[j, c, 2] = L[j, 2] + (2.0 * (c & 1) - 1.0) * h
+                total = 0.0
+                for v in range(V):
+                    hx, hy = _project(R, t, dist, aff, b, v, C[j, c, 0], C[j, c, 1], C[j, c, 2])
+                    total += _sample_one(E, b, v, j, hx, hy)
+                belief[j, c] = total + V * logfloor
+        for j in range(J - 1, 0, -1):
+            p = parents[j]
+            for cp in range(8):
+                best, a = -np.inf, -1
+                for cc in range(8):
+                    dx = C[p, cp, 0] - C[j, cc, 0]
+                    dy = C[p, cp, 1] - C[j, cc, 1]
+                    dz = C[p, cp, 2] - C[j, cc, 2]
+                    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                    excess = max(abs(d - lengths[b, j]) - windows[ti, j], 0.0)
+                    score = belief[j, cc] - excess_cost * excess
+                    if score > best:
+                        best, a = score, cc
+                belief[p, cp] += best
+                arg[j, cp] = a
+        q[0] = np.argmax(belief[0])
+        for j in range(1, J):
+            q[j] = arg[j, q[parents[j]]]
+        for j in range(J):
+            for k in range(3):
+                L[j, k] = C[j, q[j], k]
+                out[b, ti, j, k] = L[j, k]
+
+
+@njit(parallel=True, cache=True)
+def _refine_batch(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
+                  excess_cost, out):
+    for b in prange(E.shape[0]):
+        _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
+                      excess_cost, b, out)
 
 
 def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
     """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`."""
-    logh, logfloor = state
+    E, logfloor = state
     R, t, dist, aff = cams
     B, J = poses.shape[:2]
     sizes = np.ascontiguousarray(sizes, dtype=np.float64)
     out = np.empty((B, len(sizes), J, 3))
-    _refine(logh, logfloor, R, t, dist, aff, np.ascontiguousarray(poses), lengths,
+    args = (E, logfloor, R, t, dist, aff, np.ascontiguousarray(poses), lengths,
             np.ascontiguousarray(windows), sizes, np.asarray(parents, np.int64),
-            float(excess_cost), out)
+            float(excess_cost))
+    if B == 1:
+        _refine_frame(*args, 0, out)
+    else:
+        _refine_batch(*args, out)
     return out
