@@ -69,6 +69,7 @@ def test_round_trip_of_cameras_joints_and_crops(tiny_file, scenes):
     assert np.allclose(frames.head_sizes, scenes.head_sizes)
     assert frames.subject.tolist() == [9] * 5 and frames.image_id.tolist() == [1, 2, 3, 4, 5]
     assert "S9" in repr(frames)
+    assert [c.name for c in frames.cameras[0]] == [f"camera_id {v}" for v in range(4)]
 
 
 def test_universal_skeleton_is_the_other_3d_field(tiny_file, scenes):

@@ -95,7 +95,7 @@ def safe_load_pickle(path: str | Path):
 
 
 # ---------------------------------------------------------------------- cameras
-def camera_from_record(cam: dict) -> Camera:
+def camera_from_record(cam: dict, name: str | None = None) -> Camera:
     """A :class:`~crossview.Camera` from a Human3.6M camera dict (``x_cam = R (X - T)``)."""
     if not isinstance(cam, dict):
         raise ValueError(f"a record's camera must be a dict, got {type(cam).__name__}")
@@ -115,7 +115,7 @@ def camera_from_record(cam: dict) -> Camera:
     K = np.array([[float(cam["fx"]), 0.0, float(cam["cx"])],
                   [0.0, float(cam["fy"]), float(cam["cy"])],
                   [0.0, 0.0, 1.0]])
-    return Camera(K, R, -R @ T, dist=[k[0], k[1], p[0], p[1], k[2]])
+    return Camera(K, R, -R @ T, dist=[k[0], k[1], p[0], p[1], k[2]], name=name)
 
 
 def camera_to_record(camera: Camera) -> dict:
@@ -346,15 +346,15 @@ def load_h36m(path: str | Path, subjects=None, actions=None, every: int = 1, n_v
         joints3d_key = next((k for k in JOINTS3D_KEYS if k in frames[0][0]), JOINTS3D_KEYS[-1])
 
     J = SKELETON.n_joints
-    rigs: dict[bytes, Camera] = {}     # one Camera per calibration, one list per rig
+    rigs: dict[bytes, Camera] = {}     # one Camera per calibration and view, one list per rig
     rig_lists: dict[tuple, list[Camera]] = {}
     cams, X, x2d, vis, centers, sizes, meta, images = [], [], [], [], [], [], [], []
     for views in frames:
         keys = []
-        for r in views:
-            key = _camera_key(r["camera"]) if isinstance(r["camera"], dict) else b""
+        for v, r in enumerate(views):
+            key = (_camera_key(r["camera"]) if isinstance(r["camera"], dict) else b"") + bytes([v])
             if key not in rigs:
-                rigs[key] = camera_from_record(r["camera"])
+                rigs[key] = camera_from_record(r["camera"], name=f"camera_id {v}")
             keys.append(key)
         rig = rig_lists.setdefault(tuple(keys), [rigs[k] for k in keys])
         world = np.stack([(_joints(r, joints3d_key, 3) - cam.t) @ cam.R   # camera -> world
