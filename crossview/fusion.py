@@ -186,8 +186,10 @@ class LearnedFusion(torch.nn.Module):
                  affines: ArrayLike | None = None):
         super().__init__()
         V = check_int(n_views, "n_views", 2)
-        if len(heatmap_size) != 2 or min(heatmap_size) < 1:
-            raise ValueError(f"heatmap_size must be (H, W) with positive entries, got "
+        if len(heatmap_size) != 2 or not all(
+                hasattr(n, "__index__") and not isinstance(n, bool) and n >= 1
+                for n in heatmap_size):
+            raise ValueError(f"heatmap_size must be (H, W) with positive integers, got "
                              f"{heatmap_size!r}")
         H, W = int(heatmap_size[0]), int(heatmap_size[1])
         if not 0.0 <= float(self_weight) <= 1.0:

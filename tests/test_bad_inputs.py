@@ -266,6 +266,8 @@ BAD = [
     ("LearnedFusion-one-view", lambda: cv.LearnedFusion(1, (8, 8)), ValueError,
      "n_views must be >= 2"),
     ("LearnedFusion-size", lambda: cv.LearnedFusion(2, (0, 8)), ValueError, "heatmap_size"),
+    ("LearnedFusion-size-float", lambda: cv.LearnedFusion(2, (8.5, 8)), ValueError,
+     "heatmap_size must be .* positive integers"),
     ("LearnedFusion-input", lambda: cv.LearnedFusion(2, (8, 8))(torch.zeros(1, 3, 17, 8, 8)),
      ValueError, "heatmaps must have 2 views"),
     ("LearnedFusion-numpy", lambda: cv.LearnedFusion(2, (8, 8))(np.zeros((1, 2, 17, 8, 8))),
