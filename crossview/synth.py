@@ -595,8 +595,10 @@ def make_scenes(n_frames: int, rig: str | list[Camera] = "h36m", seed: int | Non
     cameras = load_rig(rig) if isinstance(rig, str) else list(rig)
     if len(cameras) < 2 or not all(isinstance(c, Camera) for c in cameras):
         raise ValueError("rig must name a rig or be a list of at least two Camera objects")
-    if len(heatmap_size) != 2 or min(heatmap_size) < 4:
-        raise ValueError(f"heatmap_size must be (H, W) with H, W >= 4, got {heatmap_size!r}")
+    if len(heatmap_size) != 2 or not all(hasattr(n, "__index__") and not isinstance(n, bool)
+                                         and n >= 4 for n in heatmap_size):
+        raise ValueError(f"heatmap_size must be (H, W) with integers H, W >= 4, got "
+                         f"{heatmap_size!r}")
     heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
     motion_rng = np.random.default_rng(_child_seed(seed, 0))
     occ_rng = np.random.default_rng(_child_seed(seed, 1))

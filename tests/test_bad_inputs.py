@@ -125,6 +125,8 @@ BAD = [
      "at least two Camera"),
     ("make_scenes-heatmap_size", lambda: cv.make_scenes(1, heatmap_size=(2, 64)), ValueError,
      "heatmap_size"),
+    ("make_scenes-heatmap_size-float", lambda: cv.make_scenes(1, heatmap_size=(64.5, 64)),
+     ValueError, "integers H, W >= 4"),
     ("make_scenes-probability", lambda: cv.make_scenes(1, missing_prob=1.5), ValueError,
      r"missing_prob must be a probability in \[0, 1\]"),
     ("make_scenes-jitter", lambda: cv.make_scenes(1, jitter=-1.0), ValueError,
