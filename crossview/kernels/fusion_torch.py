@@ -1,72 +1,127 @@
 """Analytic epipolar fusion in torch: batched, CPU or CUDA, differentiable in the heatmaps.
 
-The bilinear reads along all curves of all view pairs are one ``grid_sample`` call
-(joints are its channels, so they share the sample positions); the sampler's
-arrays are moved to the heatmaps' device once and remembered.
+Both steps of the fusion are linear maps of heatmap values, apart from the max
+along each curve, so both are sparse matrices built once per geometry (and
+remembered, per device and dtype):
+
+* the *read* operator ``R``: one row per curve sample, four entries (its bilinear
+  weights) at the source pixels it reads. ``R @ pixels`` gives every sample's value
+  for every frame and joint at once; the max (or mean) over a curve's samples is a
+  reduction of that result;
+* the *spread* operator ``T``: one row per target pixel, two entries per source view
+  (the two curves that bracket the pixel's half-plane, weights ``1 - w`` and ``w``).
+
+With affines shared by all frames, frames and joints are the columns of the dense
+operand, so each operator is applied once for the whole batch; with per-frame
+affines the operators are block-diagonal over frames. A sparse-dense product is
+one call on the CPU or a GPU, and torch differentiates it in the dense operand.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 import weakref
 
 import torch
-import torch.nn.functional as F
 
 _ON_DEVICE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _tensors(sampler, device: torch.device, dtype: torch.dtype) -> dict:
+def _csr(rows: int, cols: int, col: torch.Tensor, val: torch.Tensor, per_row: int):
+    """A CSR matrix with ``per_row`` entries in every row (``col``, ``val`` row-major)."""
+    crow = torch.arange(0, per_row * rows + 1, per_row, device=col.device, dtype=torch.int32)
+    with warnings.catch_warnings():           # CSR support is marked beta in torch
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, col.reshape(-1).int(), val.reshape(-1),
+                                       size=(rows, cols), check_invariants=False)
+
+
+def _operators(sampler, device: torch.device, dtype: torch.dtype) -> dict:
+    """The read and spread operators of ``sampler`` on ``device`` (built once, remembered)."""
     per = _ON_DEVICE.setdefault(sampler, {})
     key = (str(device), dtype)
-    if key not in per:
-        G, P, K, S = sampler.index.shape
-        H, W = sampler.heatmap_size
-        index = torch.as_tensor(sampler.index, device=device).long()
-        valid = index >= 0
-        i = index.clamp(min=0)
-        frac = torch.as_tensor(sampler.frac, device=device).double()
-        x = (i % W).double() + frac[..., 0]
-        y = torch.div(i, W, rounding_mode="floor").double() + frac[..., 1]
-        # grid_sample's coordinates with align_corners=True: -1 and 1 are the outer pixel centres
-        grid = torch.stack([2 * x / (W - 1) - 1, 2 * y / (H - 1) - 1], -1).to(dtype)
-        per[key] = {
-            "grid": grid,                                                     # (G, P, K, S, 2)
-            "valid": valid.reshape(G, P, 1, K, S),
-            "count": valid.sum(-1).reshape(G, P, 1, K),
-            "bins": torch.as_tensor(sampler.bins, device=device).long().reshape(G, P, 1, -1),
-            "weights": torch.as_tensor(sampler.weights, device=device).to(dtype)
-                            .reshape(G, P, 1, -1),
-            "src": torch.as_tensor(sampler.pairs[:, 1], device=device).long(),
-        }
+    if key in per:
+        return per[key]
+    G, P, K, S = sampler.index.shape
+    H, W = sampler.heatmap_size
+    V, HW = sampler.n_views, H * W
+    index = torch.as_tensor(sampler.index, device=device).long()             # (G, P, K, S)
+    valid = index >= 0
+    frac = torch.as_tensor(sampler.frac, device=device).to(torch.float64)
+    fx, fy = frac[..., 0], frac[..., 1]
+    src = torch.as_tensor(sampler.pairs[:, 1], device=device).long()
+    g = torch.arange(G, device=device)[:, None, None, None]
+    first = (g * V + src[None, :, None, None]) * HW + index.clamp(min=0)     # (G, P, K, S)
+    cols = first[..., None] + torch.tensor([0, 1, W, W + 1], device=device)
+    weights = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], -1)
+    weights = torch.where(valid[..., None], weights, torch.zeros_like(weights))
+    read = _csr(G * P * K * S, G * V * HW, cols, weights.to(dtype), 4)
+    count = valid.sum(-1).reshape(G * P * K, 1)
+    # a sample outside the source heatmap reads 0 and must not win the max
+    outside = torch.where(valid, 0.0, -math.inf).to(dtype).reshape(G * P * K, S, 1)
+
+    bins = torch.as_tensor(sampler.bins, device=device).long()               # (G, P, HW)
+    w = torch.as_tensor(sampler.weights, device=device).to(torch.float64)
+    base = (torch.arange(G, device=device)[:, None, None] * P
+            + torch.arange(P, device=device)[None, :, None]) * K + bins    # (G, P, HW)
+    # rows are the target pixels (g, u, q); pair p = u (V - 1) + i holds target u
+    base = base.reshape(G, V, V - 1, HW).permute(0, 1, 3, 2)                # (G, V, HW, V - 1)
+    w = w.reshape(G, V, V - 1, HW).permute(0, 1, 3, 2)
+    cols = torch.stack([base, base + 1], -1)                                # (..., V - 1, 2)
+    vals = torch.stack([1 - w, w], -1)
+    spread = _csr(G * V * HW, G * P * K, cols, vals.to(dtype), 2 * (V - 1))
+    per[key] = {"read": read, "count": count, "outside": outside, "spread": spread}
     return per[key]
 
 
 def curve_values(heatmaps: torch.Tensor, sampler, reduce: str) -> torch.Tensor:
     """Reduced source heatmap along every curve: ``(B, P, J, K)``."""
-    B, _, J, H, W = heatmaps.shape
+    if heatmaps.dtype in (torch.float16, torch.bfloat16):
+        return curve_values(heatmaps.float(), sampler, reduce).to(heatmaps.dtype)
+    B, J = heatmaps.shape[0], heatmaps.shape[2]
+    G, P, K = sampler.index.shape[:3]
+    curves = _from_columns(_curves(heatmaps, sampler, reduce), B, G, P * K, J)
+    return curves.reshape(B, P, K, J).transpose(2, 3)
+
+
+def _columns(x: torch.Tensor, G: int) -> torch.Tensor:
+    """``(B, V, J, H, W)`` as the dense operand: ``(V H W, B J)`` for one geometry shared by
+    all frames, ``(B V H W, J)`` for one geometry per frame."""
+    B, V, J, H, W = x.shape
+    if G == 1:
+        return x.permute(1, 3, 4, 0, 2).reshape(V * H * W, B * J)
+    return x.permute(0, 1, 3, 4, 2).reshape(B * V * H * W, J)
+
+
+def _from_columns(y: torch.Tensor, B: int, G: int, rows: int, J: int) -> torch.Tensor:
+    """The inverse layout of :func:`_columns` for ``rows`` rows per frame: ``(B, rows, J)``."""
+    if G == 1:
+        return y.reshape(rows, B, J).transpose(0, 1)
+    return y.reshape(B, rows, J)
+
+
+def _curves(x: torch.Tensor, sampler, reduce: str) -> torch.Tensor:
+    """Reduced curves in the operand layout: ``(P K, B J)`` or ``(B P K, J)``."""
     G, P, K, S = sampler.index.shape
-    t = _tensors(sampler, heatmaps.device, heatmaps.dtype)
-    src = heatmaps[:, t["src"]].reshape(B * P, J, H, W)
-    grid = t["grid"].expand(B, P, K, S, 2) if G == 1 else t["grid"]
-    values = F.grid_sample(src, grid.reshape(B * P, K, S, 2), mode="bilinear",
-                           padding_mode="border", align_corners=True).reshape(B, P, J, K, S)
+    ops = _operators(sampler, x.device, x.dtype)
+    samples = ops["read"] @ _columns(x, G)                       # (G P K S, columns)
+    samples = samples.reshape(G * P * K, S, -1)
+    count = ops["count"]
     if reduce == "max":
-        red = values.masked_fill(~t["valid"], float("-inf")).amax(-1)
+        red = samples.add_(ops["outside"]).amax(1)            # in place: the largest buffer
     else:
-        red = values.masked_fill(~t["valid"], 0).sum(-1) / t["count"].clamp(min=1)
-    return torch.where(t["count"] > 0, red, torch.zeros((), dtype=red.dtype, device=red.device))
+        red = samples.sum(1) / count.clamp(min=1)
+    return torch.where(count > 0, red, torch.zeros((), dtype=red.dtype, device=red.device))
 
 
 def fuse(heatmaps: torch.Tensor, sampler, self_weight: float, reduce: str) -> torch.Tensor:
+    if heatmaps.dtype in (torch.float16, torch.bfloat16):    # no sparse products in half
+        return fuse(heatmaps.float(), sampler, self_weight, reduce).to(heatmaps.dtype)
     B, V, J, H, W = heatmaps.shape
-    G, P = sampler.bins.shape[:2]
-    t = _tensors(sampler, heatmaps.device, heatmaps.dtype)
-    curve = curve_values(heatmaps, sampler, reduce)                              # (B, P, J, K)
-    k0 = t["bins"].expand(B if G == 1 else G, P, J, H * W)
-    lo = torch.gather(curve, -1, k0)
-    hi = torch.gather(curve, -1, k0 + 1)
-    w = t["weights"]
-    evidence = ((1 - w) * lo + w * hi).reshape(B, V, V - 1, J, H * W).sum(2)
-    own = heatmaps.reshape(B, V, J, H * W)
-    out = self_weight * own + (1.0 - self_weight) / (V - 1) * evidence
-    return out.reshape(B, V, J, H, W)
+    G = sampler.n_frames
+    ops = _operators(sampler, heatmaps.device, heatmaps.dtype)
+    evidence = ops["spread"] @ _curves(heatmaps, sampler, reduce)       # (G V HW, columns)
+    evidence = _from_columns(evidence, B, G, V * H * W, J)               # (B, V HW, J)
+    evidence = evidence.reshape(B, V, H, W, J).permute(0, 1, 4, 2, 3)
+    return self_weight * heatmaps + (1.0 - self_weight) / (V - 1) * evidence
