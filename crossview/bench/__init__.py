@@ -7,6 +7,14 @@ package with
 * ``run(config: BenchConfig) -> list[dict]``: one row per backend/setting, built with
   :func:`row`, timing with :func:`measure`.
 
+How a number is taken: one untimed warm-up call first (it pays Numba's compilation
+or cache load, torch's first-call set-up and CUDA's start-up; its time is reported
+as ``warmup_s``), then ``repeat`` timed calls, each ended by a device
+synchronisation, so queued GPU work is inside the timing. A row gives the median
+time per frame, half the range of the timed runs as the spread, the best run (the
+least disturbed by other programs on a shared machine), frames per second, the
+threads the backend computed with and its device.
+
 Speed is never reported without accuracy: every row carries the error reached on the
 same (synthetic) input.
 """
@@ -33,7 +41,15 @@ class BenchConfig:
     repeat: int = 7                   #: timed repetitions (after the warm-up)
     frames: int = 8                   #: distinct synthetic frames to draw inputs from
     seed: int = 0
+    depth: int | None = None          #: RPSM refinement stages (None: ``extra["depth"]`` or 10)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def stages(self) -> int:
+        """The RPSM depth to run."""
+        if self.depth is not None:
+            return int(self.depth)
+        return int(self.extra.get("depth", 10))
 
 
 @dataclass
@@ -42,10 +58,15 @@ class Timing:
 
     times: list[float]
     warmup_s: float
+    output: object = None             #: what the last call returned
 
     @property
     def median(self) -> float:
         return statistics.median(self.times)
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
 
     @property
     def spread(self) -> float:
@@ -55,7 +76,7 @@ class Timing:
 
 def synchronize(device: str) -> None:
     """Wait for queued GPU work, so that timings include it."""
-    if device.startswith("cuda"):
+    if str(device).startswith("cuda"):
         import torch
 
         torch.cuda.synchronize()
@@ -64,27 +85,32 @@ def synchronize(device: str) -> None:
 def measure(fn: Callable[[], object], repeat: int = 7, warmup: int = 1,
             device: str = "cpu") -> Timing:
     """Time ``fn()``: ``warmup`` untimed calls (JIT compilation, CUDA start-up), then
-    ``repeat`` timed ones."""
+    ``repeat`` timed ones; the last call's result is kept in ``Timing.output``."""
     t0 = time.perf_counter()
     for _ in range(warmup):
         fn()
     synchronize(device)
     warm = time.perf_counter() - t0
     times = []
-    for _ in range(repeat):
+    out = None
+    for _ in range(max(1, repeat)):
         t = time.perf_counter()
-        fn()
+        out = fn()
         synchronize(device)
         times.append(time.perf_counter() - t)
-    return Timing(times, warm)
+    return Timing(times, warm, out)
 
 
-def threads(backend: str) -> int:
-    """Threads the backend computes with."""
+def threads(backend: str, batch: int = 2) -> int:
+    """Threads the backend computes with on ``batch`` frames.
+
+    Numba runs one frame per thread, so a single frame uses one thread; torch splits
+    each operation over its intra-op threads; NumPy and the naive loops use one.
+    """
     if backend == "numba":
         import numba
 
-        return numba.get_num_threads()
+        return 1 if batch == 1 else min(batch, numba.get_num_threads())
     if backend == "torch":
         import torch
 
@@ -92,15 +118,31 @@ def threads(backend: str) -> int:
     return 1
 
 
+def set_threads(n: int | None) -> None:
+    """Let Numba and torch compute with ``n`` threads (``None``: leave their defaults)."""
+    if n is None:
+        return
+    import numba
+    import torch
+
+    if n < 1:
+        raise ValueError(f"threads must be >= 1, got {n}")
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(n)
+
+
 def row(target: str, backend: str, timing: Timing, frames_per_call: int, config: BenchConfig,
         **extra) -> dict:
-    """One result row: per-frame time, frames per second, warm-up, threads, device."""
+    """One result row: time per frame (median, best, spread), frames per second, warm-up,
+    threads, device."""
     per_frame = timing.median / frames_per_call
     return {"target": target, "backend": backend,
             "device": config.device if backend == "torch" else "cpu",
-            "threads": threads(backend), "batch": frames_per_call,
-            "median_ms": 1e3 * timing.median, "spread_ms": 1e3 * timing.spread,
-            "ms_per_frame": 1e3 * per_frame, "frames_per_s": 1.0 / per_frame if per_frame else None,
+            "threads": threads(backend, frames_per_call), "batch": frames_per_call,
+            "median_ms": 1e3 * timing.median, "ms_per_frame": 1e3 * per_frame,
+            "best_ms_per_frame": 1e3 * timing.best / frames_per_call,
+            "spread_ms": 1e3 * timing.spread / frames_per_call,
+            "frames_per_s": 1.0 / per_frame if per_frame else None,
             "warmup_s": timing.warmup_s, "repeats": len(timing.times), **extra}
 
 
@@ -113,13 +155,40 @@ def targets() -> dict[str, object]:
     return dict(sorted(out.items()))
 
 
+def cuda_startup(device: str) -> float | None:
+    """Seconds to bring up CUDA (context and first allocation), or ``None`` on the CPU.
+
+    Timed on its own, so that no benchmark row pays it.
+    """
+    if not str(device).startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: no CUDA device is available here")
+    t = time.perf_counter()
+    torch.zeros(1, device=device)
+    torch.cuda.synchronize()
+    return time.perf_counter() - t
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     import platform
 
+    import numba
     import torch
 
-    return {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__,
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "load_1min": load,
+            "python": platform.python_version(), "numpy": __import__("numpy").__version__,
+            "numba": numba.__version__, "numba_threads": numba.get_num_threads(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d")}

@@ -3,23 +3,27 @@
 Input: seeded synthetic heatmaps of the Human3.6M rig (4 views, 17 joints, 64 x 64,
 1.5 px jitter, 10% false peaks). One call estimates ``--batch`` frames from scratch:
 the robust root triangulation, the ``N^3`` grid and ``depth`` refinement stages
-(``depth`` from ``config.extra``, default 10). Every row reports the MPJPE reached
-and ``max_diff_mm``, the largest joint difference from the NumPy backend on the same
-frames.
+(``--depth``, default 10). Every row reports the MPJPE reached and ``max_diff_mm``,
+the largest joint difference from the NumPy backend on the same frames.
 
 The ``naive`` backend compares every pair of bins in Python; it runs once on one
 frame with a ``4^3`` grid (its row says so in ``n_bins``): the readable reference,
 not a contender.
+
+:func:`profile` times the stages of one call separately (``--profile``): where the
+time goes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import BenchConfig, measure, row
+from . import BenchConfig, measure, row, synchronize
 
 DESCRIPTION = "RPSM (N^3 grid + depth 2x2x2 stages), ms per frame and MPJPE (4 views, 64x64)"
 NAIVE_BINS = 4
+#: The stages that :func:`profile` times, in the order a call runs them.
+STAGES = ("checks", "root", "log-heatmaps", "unary", "max-product", "refinement")
 
 
 def inputs(config: BenchConfig, frames: int):
@@ -32,6 +36,13 @@ def inputs(config: BenchConfig, frames: int):
     return s, s.heatmaps[idx], s.affines[idx], s.joints3d[idx]
 
 
+def _on_device(config: BenchConfig, *arrays):
+    import torch
+
+    return [None if a is None else torch.from_numpy(np.ascontiguousarray(a)).to(config.device)
+            for a in arrays]
+
+
 def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
     import torch
 
@@ -39,7 +50,7 @@ def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
     from ..psm import prepare_inputs, psm
     from ..rpsm import root_center, rpsm
 
-    depth = int(config.extra.get("depth", 10))
+    depth = config.stages
     B = max(1, config.batch)
     s, hm, A, gt = inputs(config, B)
     if target == "psm":
@@ -60,22 +71,95 @@ def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
         x, aff = hm[:frames], A[:frames]
         c = centers[:frames] if target == "psm" else None
         if backend == "torch":
-            x = torch.from_numpy(x).to(config.device)
-            aff = torch.from_numpy(np.ascontiguousarray(aff)).to(config.device)
-            c = None if c is None else torch.from_numpy(c).to(config.device)
+            x, aff, c = _on_device(config, x, aff, c)
 
         def call(x=x, aff=aff, backend=backend, n_bins=n_bins, c=c):
             return method(x, aff, backend, n_bins, c)
 
-        out = call()
-        out = out.cpu().numpy() if torch.is_tensor(out) else out
         timing = measure(call, repeat=1 if naive else config.repeat, warmup=0 if naive else 1,
-                         device=config.device)
+                         device=config.device if backend == "torch" else "cpu")
+        out = timing.output
+        out = out.cpu().double().numpy() if torch.is_tensor(out) else out
         if backend == "numpy":
             ref = out
         same = ref is not None and not naive and n_bins == config.n_bins
         rows.append(row(target, backend, timing, frames, config, n_bins=n_bins,
                         depth=depth if target == "rpsm" else 0,
+                        dtype=str(x.dtype).replace("torch.", ""),
                         mpjpe_mm=mpjpe(out, gt[:frames]),
                         max_diff_mm=float(np.abs(out - ref[:frames]).max()) if same else None))
     return rows
+
+
+def _unary(mod, backend, state, cams, centers, n, cube):
+    """The coarse grid's unary terms ``(B, J, n^3)`` with ``backend``'s kernel."""
+    if backend == "numba":
+        E = state[0]
+        U = np.empty((E.shape[0], E.shape[-1], n ** 3))
+        mod._grid_unary(state[0], state[1], *cams, centers, n, cube, U)
+        return U
+    return mod.unary(state, cams, mod.grid_points(centers, n, cube))
+
+
+def _max_product(mod, backend, U, offsets, counts, parents, n, penalty):
+    """Chosen bins ``(B, J)``: messages up the tree and back-tracking."""
+    if backend == "numpy":
+        return np.stack([mod.max_product_grid(U[b], offsets[b], counts[b], parents, n, penalty)
+                         for b in range(len(U))])
+    return mod.max_product_grid(U, offsets, counts, parents, n, penalty)
+
+
+def profile(config: BenchConfig, backend: str) -> list[dict]:
+    """Where the time of one RPSM call goes: each stage timed on its own, per frame.
+
+    Stages (:data:`STAGES`): input checks, the robust root triangulation, the
+    log-heatmaps, the coarse grid's unary terms, its max-product (stencil tables,
+    messages and back-tracking) and the ``depth`` refinement stages. Rows also give
+    the stage's share of their sum and the time of the whole call.
+    """
+    from ..kernels.psm_common import EXCESS_COST, penalty, stencil_table
+    from ..psm import prepare_inputs, to_backend
+    from ..rpsm import PRIOR_MARGIN_STD, root_center, rpsm, stage_sizes, stage_windows
+    from ..skeleton import LIMB_PRIOR, SKELETON
+
+    if backend not in ("numpy", "numba", "torch"):
+        raise ValueError(f"profile needs the numpy, numba or torch backend, got {backend!r}")
+    B, n, depth, cube = max(1, config.batch), config.n_bins, config.stages, 2000.0
+    s, hm, A, _ = inputs(config, B)
+    if backend == "torch":
+        hm, A = _on_device(config, hm, A)
+    dev = config.device if backend == "torch" else "cpu"
+    parents = SKELETON.parents
+    J, V = SKELETON.n_joints, len(s.cameras)
+    pen = penalty(J, V, float(np.log(1e-3)))
+    problem = prepare_inputs(hm, s.cameras, A, None, 1e-3, backend)
+    centers = root_center(problem)
+    mod, state, cams, native = to_backend(problem)
+    c, lengths = native(centers), native(problem.lengths)
+    windows = np.full(J, 150.0)
+    U = _unary(mod, backend, state, cams, c, n, cube)
+    sizes = stage_sizes(n, depth, cube)
+    stage_w = native(stage_windows(sizes, PRIOR_MARGIN_STD * LIMB_PRIOR.std, 150.0))
+    poses = mod.coarse(state, cams, c, lengths, native(windows), parents, n, cube, pen)
+
+    def max_product():
+        o, k = stencil_table(problem.lengths, cube / (n - 1), windows)
+        return _max_product(mod, backend, U, o, k, parents, n, pen)
+
+    calls = {
+        "checks": lambda: prepare_inputs(hm, s.cameras, A, None, 1e-3, backend),
+        "root": lambda: root_center(problem),
+        "log-heatmaps": lambda: to_backend(problem),
+        "unary": lambda: _unary(mod, backend, state, cams, c, n, cube),
+        "max-product": max_product,
+        "refinement": lambda: mod.refine(state, cams, poses, lengths, stage_w, sizes, parents,
+                                         EXCESS_COST) if depth else None,
+    }
+    times = {k: measure(f, repeat=config.repeat, device=dev).median / B for k, f in calls.items()}
+    whole = measure(lambda: rpsm(hm, s.cameras, A, n_bins=n, depth=depth, backend=backend),
+                    repeat=config.repeat, device=dev).median / B
+    synchronize(dev)
+    total = sum(times.values())
+    return [{"backend": backend, "batch": B, "n_bins": n, "depth": depth, "stage": k,
+             "ms_per_frame": 1e3 * t, "share": t / total, "call_ms_per_frame": 1e3 * whole}
+            for k, t in times.items()]

@@ -6,6 +6,14 @@ import argparse
 
 from ..cli import add_json_flag, emit_json, format_table
 
+#: Columns every table starts with; each target adds its own after them.
+COLUMNS = ["backend", "device", "threads", "batch", "ms_per_frame", "spread_ms",
+           "best_ms_per_frame", "frames_per_s", "warmup_s"]
+#: Target-specific columns, in the order they are shown (others follow, sorted).
+EXTRA = ["dtype", "n_bins", "depth", "method", "affines", "geometry_ms", "mpjpe_mm",
+         "mpjpe_unfused_mm", "max_diff_mm", "max_abs_diff"]
+HIDDEN = {"target", "median_ms", "repeats", "views", "joints", "heatmap"}
+
 
 def register(sub) -> None:
     from ..bench import targets
@@ -13,9 +21,11 @@ def register(sub) -> None:
     names = list(targets())
     p = sub.add_parser(
         "bench", help="benchmark the compute backends",
-        description="Time each backend on the same synthetic input (warm-up excluded and "
-                    "reported separately), with the accuracy it reaches. Targets: "
-                    + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in targets().items()),
+        description="Time each backend on the same synthetic input, with the accuracy it "
+                    "reaches. A warm-up call (Numba compilation, CUDA start-up) comes first "
+                    "and is reported apart (warmup_s); then --repeat timed calls give the "
+                    "median time per frame, the spread (half the range) and the best run. "
+                    "Targets: " + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in targets().items()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", choices=[*names, "all"], help="what to benchmark")
     p.add_argument("--backend", nargs="+", default=["naive", "numpy", "numba", "torch"],
@@ -23,30 +33,62 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", help="torch device (cpu or cuda)")
     p.add_argument("--batch", type=int, default=1, help="frames per call")
     p.add_argument("--n-bins", type=int, default=16, help="PSM grid size N")
+    p.add_argument("--depth", type=int, default=10, help="RPSM refinement stages")
     p.add_argument("--repeat", type=int, default=7, help="timed repetitions")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for Numba and torch (default: theirs, one per core)")
+    p.add_argument("--profile", action="store_true",
+                   help="rpsm: also time each stage of a call (where the time goes)")
     p.add_argument("--seed", type=int, default=0)
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from ..bench import BenchConfig, machine, targets
+def _value(r: dict, key: str):
+    v = r.get(key)
+    return "-" if v is None else v
 
+
+def run(args) -> int:
+    from ..bench import BenchConfig, cuda_startup, machine, set_threads, targets
+
+    for name, value, low in (("batch", args.batch, 1), ("n-bins", args.n_bins, 2),
+                             ("depth", args.depth, 0), ("repeat", args.repeat, 1)):
+        if value < low:
+            raise ValueError(f"--{name} must be >= {low}, got {value}")
+    set_threads(args.threads)
+    startup = cuda_startup(args.device)
     config = BenchConfig(backends=tuple(args.backend), device=args.device, batch=args.batch,
-                         n_bins=args.n_bins, repeat=args.repeat, seed=args.seed)
+                         n_bins=args.n_bins, repeat=args.repeat, seed=args.seed,
+                         depth=args.depth)
     chosen = targets() if args.target == "all" else {args.target: targets()[args.target]}
-    rows = []
-    for module in chosen.values():
-        rows += module.run(config)
-    if args.json:
-        emit_json({"machine": machine(), "config": vars(config), "results": rows})
-        return 0
+    results = {name: module.run(config) for name, module in chosen.items()}
+    stages = []
+    if args.profile:
+        from ..bench.rpsm import profile
+
+        stages = [r for b in args.backend if b != "naive" for r in profile(config, b)]
     info = machine()
-    print(f"machine: {info['cpu_count']} CPUs, torch {info['torch']}, "
-          f"CUDA: {info['cuda_device'] or 'none'}  ({info['date']}; synthetic input)")
-    keys = ["target", "backend", "device", "threads", "batch", "ms_per_frame", "spread_ms",
-            "frames_per_s", "warmup_s"]
-    extra = sorted({k for r in rows for k in r} - set(keys) - {"median_ms", "repeats"})
-    table = [[r.get(k, "") if r.get(k) is not None else "-" for k in keys + extra] for r in rows]
-    print(format_table(table, keys + extra))
+    info["cuda_startup_s"] = startup
+    if args.json:
+        rows = [r for rows in results.values() for r in rows]
+        emit_json({"machine": info, "config": vars(config), "results": rows,
+                   "profile": stages})
+        return 0
+    load = "" if info["load_1min"] is None else f", load {info['load_1min']:.1f}"
+    print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs{load}, "
+          f"numba {info['numba']}, torch {info['torch']}, CUDA: {info['cuda_device'] or 'none'}"
+          + (f" (start-up {startup:.2f} s, not counted)" if startup is not None else "")
+          + f"; {info['date']}; synthetic input")
+    for name, rows in results.items():
+        keys = set().union(*rows) if rows else set()
+        extra = [k for k in EXTRA if k in keys]
+        extra += sorted(keys - set(COLUMNS) - set(EXTRA) - HIDDEN)
+        header = COLUMNS + extra
+        print(f"\n{name}: {chosen[name].DESCRIPTION}")
+        print(format_table([[_value(r, k) for k in header] for r in rows], header))
+    if stages:
+        header = ["backend", "batch", "stage", "ms_per_frame", "share", "call_ms_per_frame"]
+        print("\nrpsm, where the time goes (each stage timed on its own):")
+        print(format_table([[_value(r, k) for k in header] for r in stages], header))
     return 0
