@@ -29,7 +29,7 @@ from .camera import Camera
 from .heatmap import invert_affine
 from .synth import BODY_CAPSULES, JOINT_RADIUS, Occluder, Scenes, _capsule_exempt, _rig_focus
 
-#: Radius (mm) of the cylindrical wall around the rig's focus, and its panel width (mm).
+#: Radius (mm) of the cylindrical wall around the rig's focus (see :func:`room_center`).
 WALL_RADIUS = 7500.0
 #: Floor tile size (mm).
 TILE = 600.0
@@ -267,6 +267,11 @@ def depth_visibility(joints3d: np.ndarray, cameras: list[Camera],
     return code
 
 
+def room_center(cameras: list[Camera]) -> np.ndarray:
+    """The point ``(x, y, 0)`` the rig looks at (mm): the centre of the room's wall."""
+    return _rig_focus(cameras)
+
+
 # ---------------------------------------------------------------------- crops
 def input_affines(affines: np.ndarray, heatmap_size: tuple[int, int],
                   image_size: tuple[int, int]) -> np.ndarray:
@@ -482,7 +487,7 @@ def render_views(scenes: Scenes, frames=None, size: tuple[int, int] = (64, 64),
     room = Room.draw(_rng(seed, _TAG_ROOM, 0))
     apps = {s: Appearance.draw(_rng(seed, _TAG_SUBJECT, s)) for s in np.unique(scenes.subject)}
     lights = [Lighting.draw(_rng(seed, _TAG_FRAME, f)) for f in idx]
-    focus = torch.as_tensor(_rig_focus(scenes.cameras), dtype=torch.float32)
+    focus = torch.as_tensor(room_center(scenes.cameras), dtype=torch.float32)
 
     images = np.empty((F, V, H, W, 3), np.uint8)
     depth = np.empty((F, V, H, W), np.float32) if return_depth else None
