@@ -225,3 +225,18 @@ def test_train_command_reproduces_a_tiny_configuration(tmp_path, capsys):
     assert result["compare"]["within_tolerance"] is True
     pose = nets.load_pose2d(second)
     assert pose.config.train_frames == 4 and pose.fusion is not None
+
+
+# ---------------------------------------------------------------------- the benchmark
+def test_bench_network_reports_speed_with_accuracy(capsys):
+    assert main(["bench", "network", "--backend", "torch", "--batch", "1", "--repeat", "1",
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    by_stage = {r["stage"]: r for r in rows}
+    assert set(by_stage) == {"render", "forward", "train step"}
+    assert by_stage["render"]["visibility_agreement"] == 1.0
+    assert 0 <= by_stage["forward"]["jdr_pct"] <= 100 and by_stage["train step"]["loss"] > 0
+    assert all(r["ms_per_frame"] > 0 for r in rows)
+    # without the torch backend there is nothing to run
+    assert main(["bench", "network", "--backend", "numpy", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"] == []
