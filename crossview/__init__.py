@@ -44,7 +44,8 @@ _LAZY = {
 # name, and importing a submodule rebinds the package attribute to the module.
 
 _SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
-               "triangulate", "psm", "rpsm", "kernels", "nets", "datasets", "bench", "cli"}
+               "triangulate", "psm", "rpsm", "kernels", "nets", "render", "datasets", "bench",
+               "cli"}
 
 
 def __getattr__(name: str):
