@@ -96,7 +96,7 @@ def _unary(mod, backend, state, cams, centers, n, cube):
     if backend == "numba":
         E = state[0]
         U = np.empty((E.shape[0], E.shape[-1], n ** 3))
-        mod._grid_unary(state[0], state[1], *cams, centers, n, cube, U)
+        mod._grid_unary(state[0], state[1], *cams, centers, n, cube, U, state[2])
         return U
     return mod.unary(state, cams, mod.grid_points(centers, n, cube))
 

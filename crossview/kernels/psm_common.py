@@ -86,19 +86,23 @@ def stencil_runs(offsets: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(runs[np.argsort(length, kind="stable")])
 
 
+_RUNS: dict = {}      # runs of the stencils seen so far, by the stencil's bytes
+
+
 def run_table(offsets: np.ndarray, counts: np.ndarray):
     """Runs of every frame's and limb's stencil (see :func:`stencil_runs`), padded:
     ``runs (B, J, R, 4)``, ``n_runs (B, J)``, from :func:`stencil_table`'s output."""
     B, J = counts.shape
-    cache: dict = {}
     table = [[None] * J for _ in range(B)]
     for b in range(B):
         for j in range(J):
             s = offsets[b, j, :counts[b, j]]
             key = s.tobytes()
-            if key not in cache:
-                cache[key] = stencil_runs(s)
-            table[b][j] = cache[key]
+            if key not in _RUNS:
+                if len(_RUNS) >= 4096:           # bounded: limb lengths may vary per frame
+                    _RUNS.clear()
+                _RUNS[key] = stencil_runs(s)
+            table[b][j] = _RUNS[key]
     R = max(1, max(len(r) for row in table for r in row))
     runs = np.zeros((B, J, R, 4), np.int64)
     n_runs = np.zeros((B, J), np.int64)
