@@ -115,11 +115,22 @@ def _curves(x: torch.Tensor, sampler, reduce: str) -> torch.Tensor:
     return torch.where(count > 0, red, torch.zeros((), dtype=red.dtype, device=red.device))
 
 
+def _frames_per_chunk(sampler, J: int, device: torch.device) -> int:
+    """Frames per product when the geometry is shared: the samples of a chunk, ``P K S``
+    rows by ``frames x J`` columns, stay within a fixed budget of elements."""
+    budget = 2**28 if device.type == "cuda" else 2**25
+    return max(1, budget // (sampler.index[0].size * J))
+
+
 def fuse(heatmaps: torch.Tensor, sampler, self_weight: float, reduce: str) -> torch.Tensor:
     if heatmaps.dtype in (torch.float16, torch.bfloat16):    # no sparse products in half
         return fuse(heatmaps.float(), sampler, self_weight, reduce).to(heatmaps.dtype)
     B, V, J, H, W = heatmaps.shape
     G = sampler.n_frames
+    step = _frames_per_chunk(sampler, J, heatmaps.device)
+    if G == 1 and B > step:
+        return torch.cat([fuse(heatmaps[i:i + step], sampler, self_weight, reduce)
+                          for i in range(0, B, step)])
     ops = _operators(sampler, heatmaps.device, heatmaps.dtype)
     evidence = ops["spread"] @ _curves(heatmaps, sampler, reduce)       # (G V HW, columns)
     evidence = _from_columns(evidence, B, G, V * H * W, J)               # (B, V HW, J)
