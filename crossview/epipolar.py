@@ -375,7 +375,7 @@ class EpipolarSampler:
         heatmap pixel along a diagonal) and ``n_lines`` curves per view pair (default
         ``4 max(H, W)``).
         """
-        from .kernels.fusion_numba import trace_curves
+        from .kernels.fusion_numba import trace_curves, trace_curves_serial
 
         H, W = _heatmap_size(heatmap_size)
         cameras = list(cameras)
@@ -481,9 +481,11 @@ class EpipolarSampler:
             good &= tau0 <= tau1
             # S samples per curve: ideal pixel, in front of both cameras, through the lens
             # of v, through the crop affine, then the bilinear read's corner and weights.
-            trace_curves(p0, d, tau0, tau1, good, cv_.R @ base, d_k @ cv_.R.T, d_k @ base,
-                         (d_k * d_k).sum(-1), cv_.K, cv_.dist, np.ascontiguousarray(A[:, v]),
-                         H, W, idx_p, frac_p)
+            # one frame runs on one thread (no barrier to wait at on a busy machine)
+            trace = trace_curves_serial if G == 1 else trace_curves
+            trace(p0, d, tau0, tau1, good, cv_.R @ base, d_k @ cv_.R.T, d_k @ base,
+                  (d_k * d_k).sum(-1), cv_.K, cv_.dist, np.ascontiguousarray(A[:, v]),
+                  H, W, idx_p, frac_p)
             index[:, p], frac[:, p] = idx_p, frac_p
         return cls(n_views=V, heatmap_size=(H, W), pairs=pairs, index=index, frac=frac,
                    bins=bins, weights=weights, angles=angles)
