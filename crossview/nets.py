@@ -453,10 +453,15 @@ def train_fusion(layer: nn.Module, heatmaps: np.ndarray, targets: np.ndarray, ep
 # ---------------------------------------------------------------------- inference
 @torch.no_grad()
 def predict(model: nn.Module, data: RenderedPoseDataset | np.ndarray, batch_frames: int = 32,
-            device: str | torch.device = "cpu") -> np.ndarray:
+            device: str | torch.device | None = None) -> np.ndarray:
     """Single-view heatmaps ``(N, V, J, h, w)`` float32 for a dataset, or for images
-    ``(N, V, 3, H, W)`` float in [0, 1] (``(N, V, H, W, 3)`` uint8 is accepted too)."""
+    ``(N, V, 3, H, W)`` float in [0, 1] (``(N, V, H, W, 3)`` uint8 is accepted too).
+
+    Runs on ``device`` (the model is moved there), by default where the model is.
+    """
     model.eval()
+    if device is None:
+        device = next(model.parameters()).device
     device = torch.device(device)
     model.to(device)
     if isinstance(data, RenderedPoseDataset):
@@ -485,8 +490,9 @@ def fuse(heatmaps: np.ndarray, data: RenderedPoseDataset, method: str,
     if method == "learned":
         if layer is None:
             raise ValueError('method="learned" needs the fusion layer')
+        device = next(layer.parameters()).device
         with torch.no_grad():
-            parts = [layer(torch.from_numpy(heatmaps[s:s + batch_frames])).numpy()
+            parts = [layer(torch.from_numpy(heatmaps[s:s + batch_frames]).to(device)).cpu().numpy()
                      for s in range(0, len(heatmaps), batch_frames)]
         return np.concatenate(parts).astype(np.float32)
     raise ValueError(f"method must be 'analytic' or 'learned', got {method!r}")
@@ -643,14 +649,14 @@ def train_pose2d(config: TrainConfig, out: str | Path | None = None,
     hist = train_backbone(backbone, train, epochs=c.epochs, batch_frames=c.batch_frames,
                           lr=c.lr, weight_decay=c.weight_decay, seed=c.seed, val=val,
                           device=device, checkpoint=checkpoint, progress=progress, log=log)
-    backbone.cpu().eval()
+    backbone.eval()                      # stays on the device for the predictions below
     log("fitting the learned fusion layer on the frozen network's heatmaps")
     single = predict(backbone, train)
     seed_everything(c.seed)
     layer = LearnedFusion(train.n_views, (c.heatmap_size,) * 2, self_weight=c.self_weight)
     fusion_curve = train_fusion(layer, single, train.heatmaps, epochs=c.fusion_epochs,
                                 lr=c.fusion_lr, seed=c.seed, device=device, progress=progress)
-    layer.cpu().eval()
+    layer.eval()
     sw, sweep = choose_self_weight(predict(backbone, val), val, c.analytic_self_weights)
     log(f"analytic fusion: own-view weight {sw} (validation JDR "
         + ", ".join(f"{w}: {v:.1f}%" for w, v in sweep.items()) + ")")
@@ -661,6 +667,8 @@ def train_pose2d(config: TrainConfig, out: str | Path | None = None,
     pose = Pose2D(backbone, layer, c, history, {}, sw)
     pose.metrics = evaluate(pose, evaluation_data(c.eval_frames, config=c, progress=progress))
     pose.metrics["seconds"] = time.perf_counter() - t0
+    backbone.cpu()
+    layer.cpu()
     if out is not None:
         save_pose2d(out, pose)
     return pose

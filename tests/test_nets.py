@@ -82,6 +82,18 @@ def test_posenet_on_cuda():
     assert torch.allclose(net(x).cpu(), cpu(x.cpu()), atol=1e-4)
 
 
+@pytest.mark.cuda
+def test_training_and_loading_on_cuda(tiny, tmp_path):
+    torch.manual_seed(0)
+    net = nets.PoseNet(widths=(8, 16, 16, 16))
+    hist = nets.train_backbone(net, tiny, epochs=1, batch_frames=2, device="cuda",
+                               val=tiny, progress=False)
+    assert next(net.parameters()).is_cuda and np.isfinite(hist.epoch_loss).all()
+    assert 0 <= hist.val_jdr[0] <= 100
+    pose = nets.load_pose2d(device="cuda")
+    assert next(pose.backbone.parameters()).is_cuda and pose.fusion.weight.is_cuda
+
+
 # ---------------------------------------------------------------------- the data set
 def test_dataset_items(tiny):
     assert len(tiny) == 6 and tiny.n_views == 4
