@@ -38,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="threads for Numba and torch (default: theirs, one per core)")
     p.add_argument("--profile", action="store_true",
-                   help="rpsm: also time each stage of a call (where the time goes)")
+                   help="psm, rpsm: also time each stage of a call (where the time goes)")
     p.add_argument("--seed", type=int, default=0)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -64,10 +64,14 @@ def run(args) -> int:
     chosen = targets() if args.target == "all" else {args.target: targets()[args.target]}
     results = {name: module.run(config) for name, module in chosen.items()}
     stages = []
-    if args.profile:
+    if args.profile and args.target in ("psm", "rpsm", "all"):
+        from dataclasses import replace
+
         from ..bench.rpsm import profile
 
-        stages = [r for b in args.backend if b != "naive" for r in profile(config, b)]
+        # the PSM is RPSM's first stage alone: no refinement
+        timed = replace(config, depth=0) if args.target == "psm" else config
+        stages = [r for b in args.backend if b != "naive" for r in profile(timed, b)]
     info = machine()
     info["cuda_startup_s"] = startup
     if args.json:
@@ -89,6 +93,7 @@ def run(args) -> int:
         print(format_table([[_value(r, k) for k in header] for r in rows], header))
     if stages:
         header = ["backend", "batch", "stage", "ms_per_frame", "share", "call_ms_per_frame"]
-        print("\nrpsm, where the time goes (each stage timed on its own):")
+        name = "psm" if args.target == "psm" else "rpsm"
+        print(f"\n{name}, where the time goes (each stage timed on its own):")
         print(format_table([[_value(r, k) for k in header] for r in stages], header))
     return 0
