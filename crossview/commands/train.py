@@ -18,7 +18,7 @@ JDR_TOLERANCE = 3.0
 
 
 def register(sub) -> None:
-    from ..nets import TrainConfig
+    from ..train_config import TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser(
