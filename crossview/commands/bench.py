@@ -36,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--depth", type=int, default=10, help="RPSM refinement stages")
     p.add_argument("--repeat", type=int, default=7, help="timed repetitions")
     p.add_argument("--threads", type=int, default=None,
-                   help="threads for Numba and torch (default: theirs, one per core)")
+                   help="threads for Numba and torch (None: their own, one per core); on a "
+                        "machine busy with other work one thread can beat two (chapter 9)")
     p.add_argument("--profile", action="store_true",
                    help="psm, rpsm: also time each stage of a call (where the time goes)")
     p.add_argument("--seed", type=int, default=0)
