@@ -220,3 +220,14 @@ def test_bad_input(clean):
         kw.update(change)
         with pytest.raises(ValueError, match=message):
             cv.psm(**kw)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "torch"])
+def test_a_huge_tolerance_is_bounded_by_the_grid(backend):
+    # a window wider than the cube's diagonal allows every pair of bins; the stencil
+    # must stop at the grid's edge instead of growing with the window
+    s = cv.make_scenes(1, seed=3)
+    args = (s.heatmaps[0], s.cameras, s.affines[0], s.joints3d[0, 0], None)
+    wide = cv.psm(*args, n_bins=6, tolerance=1e7, backend=backend)
+    enough = cv.psm(*args, n_bins=6, tolerance=4000.0, backend=backend)
+    assert np.allclose(wide, enough)

@@ -40,21 +40,29 @@ def keys_weights(t):
             0.5 * t3 - 0.5 * t2]
 
 
-def limb_stencil(length: float, spacing: float, window: float) -> np.ndarray:
+def limb_stencil(length: float, spacing: float, window: float,
+                 max_offset: int | None = None) -> np.ndarray:
     """Integer bin offsets ``(S, 3)`` whose length is within ``window`` of ``length`` (mm).
 
     On a regular grid of ``spacing`` mm, the pairwise limb term of two bins depends only
     on their offset ``d``: it is satisfied when ``|spacing |d| - length| <= window``.
-    The offsets are sorted lexicographically, which is the order of bin indices, so
-    "first maximum in stencil order" breaks ties towards the smaller bin index.
+    Components beyond ``max_offset`` (``n - 1`` on a grid of ``n`` bins per axis) can
+    never join two bins of the grid and are left out, which also bounds the stencil
+    when the window is huge. The offsets are sorted lexicographically, which is the
+    order of bin indices, so "first maximum in stencil order" breaks ties towards the
+    smaller bin index.
     """
-    return _limb_stencil(float(length), float(spacing), float(window)).copy()
+    return _limb_stencil(float(length), float(spacing), float(window),
+                         None if max_offset is None else int(max_offset)).copy()
 
 
 @lru_cache(maxsize=1024)
-def _limb_stencil(length: float, spacing: float, window: float) -> np.ndarray:
+def _limb_stencil(length: float, spacing: float, window: float,
+                  max_offset: int | None) -> np.ndarray:
     # remembered: every frame of every call asks for the same few stencils
     r = int(np.floor((length + window) / spacing + 1e-9))
+    if max_offset is not None:
+        r = min(r, max_offset)
     ax = np.arange(-r, r + 1)
     d = np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
     dist = spacing * np.sqrt((d * d).sum(-1).astype(np.float64))
@@ -113,11 +121,13 @@ def run_table(offsets: np.ndarray, counts: np.ndarray):
     return runs, n_runs
 
 
-def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray):
+def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray,
+                  max_offset: int | None = None):
     """Stencils of every frame and limb, padded: ``offsets (B, J, S, 3)``, ``counts (B, J)``.
 
-    ``lengths`` ``(B, J)`` mm, ``windows`` ``(J,)`` mm. Entry 0 (the root) is empty.
-    Frames with equal lengths share one computation.
+    ``lengths`` ``(B, J)`` mm, ``windows`` ``(J,)`` mm, ``max_offset`` as in
+    :func:`limb_stencil`. Entry 0 (the root) is empty. Frames with equal lengths share
+    one computation.
     """
     B, J = lengths.shape
     cache: dict = {}
@@ -127,7 +137,7 @@ def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray):
         for j in range(1, J):
             key = (float(lengths[b, j]), float(windows[j]))
             if key not in cache:
-                cache[key] = limb_stencil(key[0], spacing, key[1])
+                cache[key] = limb_stencil(key[0], spacing, key[1], max_offset)
             row.append(cache[key])
         rows.append(row)
     S = max(1, max(len(s) for row in rows for s in row))

@@ -390,7 +390,7 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     U = np.empty((B, J, n ** 3))
     _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, U, occupied)
     s = cube / (n - 1)
-    offsets, counts = stencil_table(lengths, s, windows)
+    offsets, counts = stencil_table(lengths, s, windows, max_offset=n - 1)
     bins = max_product_grid(U, offsets, counts, parents, n, penalty)
     ax = np.arange(n) * s - cube / 2
     idx = np.stack([bins // (n * n), (bins // n) % n, bins % n], -1)

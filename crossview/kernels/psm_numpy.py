@@ -158,7 +158,7 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     """PSM on a grid of ``n^3`` bins around each frame's centre -> poses ``(B, J, 3)``."""
     X = grid_points(centers, n, cube)
     U = unary(state, cams, X)                          # (B, J, n^3)
-    offsets, counts = stencil_table(lengths, cube / (n - 1), windows)
+    offsets, counts = stencil_table(lengths, cube / (n - 1), windows, max_offset=n - 1)
     poses = np.empty((len(centers), len(parents), 3))
     for b in range(len(centers)):
         bins = max_product_grid(U[b], offsets[b], counts[b], parents, n, penalty)

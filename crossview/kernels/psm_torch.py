@@ -256,7 +256,8 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     R, t, dist, aff = cams
     B, V, J = E.shape[0], E.shape[1], E.shape[4]
     lengths_np = lengths.detach().cpu().numpy().astype(np.float64)
-    offsets, counts = stencil_table(lengths_np, cube / (n - 1), windows.detach().cpu().numpy())
+    offsets, counts = stencil_table(lengths_np, cube / (n - 1), windows.detach().cpu().numpy(),
+                                    max_offset=n - 1)
     poses = torch.empty((B, J, 3), dtype=E.dtype, device=E.device)
     step = _chunk(E.device, V * J * n**3)
     for lo in range(0, B, step):
