@@ -12,8 +12,11 @@ Conventions of the kernels (``B`` frames, ``V`` views, ``J`` joints):
   composed with the intrinsics);
 * a coarse grid of ``n`` bins per axis around ``center`` has bin ``k = (ix n + iy) n + iz``
   at ``center - cube/2 + (ix, iy, iz) * cube / (n - 1)``;
-* a refinement grid around a joint's estimate ``L`` has corner ``q = 4 qx + 2 qy + qz``
-  at ``L + (2 (qx, qy, qz) - 1) * size / 2``.
+* a refinement grid of ``m`` points per axis (:func:`corner_signs`) around a joint's
+  estimate ``L`` has candidate ``q = (m qx + qy) m + qz`` at ``L + s(qx, qy, qz) * size / 2``,
+  with ``s`` spreading ``m`` points evenly over ``[-1, 1]``: ``m = 2`` is the paper's
+  ``2 x 2 x 2`` grid of corners ``q = 4 qx + 2 qy + qz`` at ``L + (2 (qx, qy, qz) - 1) * size / 2``,
+  ``m = 3`` adds the estimate itself on each axis.
 """
 
 from __future__ import annotations
@@ -168,10 +171,29 @@ def penalty(n_joints: int, n_views: int, logfloor: float) -> float:
 EXCESS_COST = 1.0
 
 
-def corner_signs() -> np.ndarray:
-    """``(8, 3)`` signs of the ``2 x 2 x 2`` refinement grid's corners, in corner order."""
-    q = np.arange(8)
-    return np.stack([(q >> 2) & 1, (q >> 1) & 1, q & 1], -1) * 2.0 - 1.0
+#: Candidate points per axis of a refinement stage that the backends implement.
+REFINE_BINS = (2, 3)
+
+
+def corner_signs(bins: int = 2) -> np.ndarray:
+    """``(bins^3, 3)`` offsets of a refinement grid's candidates in units of ``size / 2``.
+
+    ``bins = 2``: the signs of the ``2 x 2 x 2`` grid's corners (the paper's); ``bins = 3``
+    adds 0 on each axis, the current estimate, so that a stage may also keep an axis
+    where it is (27 candidates). Rows are in candidate order (lexicographic, z fastest),
+    so "first maximum" breaks ties the same way in every backend.
+    """
+    if bins not in _SIGNS:
+        raise ValueError(f"refine_bins must be one of {REFINE_BINS}, got {bins!r}")
+    return _SIGNS[bins].copy()      # made once: building them costs more than a Numba stage
+
+
+def _grid_signs(bins: int) -> np.ndarray:
+    ax = np.linspace(-1.0, 1.0, bins)
+    return np.stack(np.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
+
+
+_SIGNS = {m: _grid_signs(m) for m in REFINE_BINS}
 
 
 def depth_levels(parents) -> list[list[int]]:

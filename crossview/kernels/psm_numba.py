@@ -41,7 +41,7 @@ import threading
 import numpy as np
 from numba import njit, prange
 
-from .psm_common import run_table, stencil_table
+from .psm_common import corner_signs, run_table, stencil_table
 
 #: Zero pixels around each heatmap: taps of points clamped to ``[-3, W + 1.5]`` stay inside.
 PAD = 4
@@ -400,21 +400,24 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
 # ---------------------------------------------------------------------- refinement
 @njit(cache=True)
 def _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                  excess_cost, b, out):
+                  excess_cost, signs, b, out):
+    """Refinement stages of frame ``b`` over the candidates ``signs`` ``(K, 3)`` (in units of
+    half the stage's size; :func:`~crossview.kernels.psm_common.corner_signs`)."""
     V, J = E.shape[1], E.shape[4]
     T = sizes.shape[0]
+    K = signs.shape[0]
     L = poses[b].copy()
-    C = np.empty((J, 8, 3))
-    belief = np.empty((J, 8))
-    arg = np.zeros((J, 8), np.int64)
+    C = np.empty((J, K, 3))
+    belief = np.empty((J, K))
+    arg = np.zeros((J, K), np.int64)
     q = np.empty(J, np.int64)
     for ti in range(T):
         h = sizes[ti] / 2
         for j in range(J):
-            for c in range(8):
-                C[j, c, 0] = L[j, 0] + (2.0 * ((c >> 2) & 1) - 1.0) * h
-                C[j, c, 1] = L[j, 1] + (2.0 * ((c >> 1) & 1) - 1.0) * h
-                C[j, c, 2] = L[j, 2] + (2.0 * (c & 1) - 1.0) * h
+            for c in range(K):
+                C[j, c, 0] = L[j, 0] + signs[c, 0] * h
+                C[j, c, 1] = L[j, 1] + signs[c, 1] * h
+                C[j, c, 2] = L[j, 2] + signs[c, 2] * h
                 total = 0.0
                 for v in range(V):
                     hx, hy = _project(R, t, dist, aff, b, v, C[j, c, 0], C[j, c, 1], C[j, c, 2])
@@ -422,9 +425,9 @@ def _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, 
                 belief[j, c] = total + V * logfloor
         for j in range(J - 1, 0, -1):
             p = parents[j]
-            for cp in range(8):
+            for cp in range(K):
                 best, a = -np.inf, -1
-                for cc in range(8):
+                for cc in range(K):
                     dx = C[p, cp, 0] - C[j, cc, 0]
                     dy = C[p, cp, 1] - C[j, cc, 1]
                     dz = C[p, cp, 2] - C[j, cc, 2]
@@ -446,14 +449,17 @@ def _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, 
 
 @njit(parallel=True, cache=True)
 def _refine_batch(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                  excess_cost, out):
+                  excess_cost, signs, out):
     for b in prange(E.shape[0]):
         _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                      excess_cost, b, out)
+                      excess_cost, signs, b, out)
 
 
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
-    """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`."""
+def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
+    """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`.
+
+    The candidates are a runtime array, so one compiled function serves 8 and 27 of them.
+    """
     E, logfloor = state[:2]
     R, t, dist, aff = cams
     B, J = poses.shape[:2]
@@ -461,7 +467,7 @@ def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
     out = np.empty((B, len(sizes), J, 3))
     args = (E, logfloor, R, t, dist, aff, np.ascontiguousarray(poses), lengths,
             np.ascontiguousarray(windows), sizes, np.asarray(parents, np.int64),
-            float(excess_cost))
+            float(excess_cost), corner_signs(bins))
     if B == 1:
         _refine_frame(*args, 0, out)
     else:

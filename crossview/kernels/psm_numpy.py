@@ -167,19 +167,19 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
 
 
 def max_product_corners(U, C, lengths, windows, parents, excess_cost):
-    """Max-product over each joint's 8 corners, all frames at once.
+    """Max-product over each joint's ``K`` candidates (8 corners), all frames at once.
 
-    ``U`` ``(B, J, 8)`` unaries, ``C`` ``(B, J, 8, 3)`` corner positions -> ``(B, J)``
-    chosen corners. The pairwise term, computed on the fly from the corners'
+    ``U`` ``(B, J, K)`` unaries, ``C`` ``(B, J, K, 3)`` candidate positions -> ``(B, J)``
+    chosen candidates. The pairwise term, computed on the fly from the candidates'
     distances, costs ``excess_cost`` per mm that a limb lies outside its window.
     """
-    B, J = U.shape[:2]
+    B, J, K = U.shape
     belief = U.copy()
-    arg = np.zeros((B, J, 8), np.int64)
+    arg = np.zeros((B, J, K), np.int64)
     for j in range(J - 1, 0, -1):
         p = parents[j]
         diff = C[:, p, :, None, :] - C[:, j, None, :, :]
-        D = np.sqrt((diff * diff).sum(-1))                       # (B, 8 parent, 8 child)
+        D = np.sqrt((diff * diff).sum(-1))                       # (B, K parent, K child)
         excess = np.maximum(np.abs(D - lengths[:, j, None, None]) - windows[j], 0.0)
         score = belief[:, j, None, :] - excess_cost * excess
         arg[:, j] = score.argmax(-1)
@@ -192,24 +192,26 @@ def max_product_corners(U, C, lengths, windows, parents, excess_cost):
     return q
 
 
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
-    """RPSM stages: ``2 x 2 x 2`` corners around every joint, grid size ``sizes[t]``.
+def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
+    """RPSM stages: ``bins x bins x bins`` candidates around every joint, grid size ``sizes[t]``.
 
     ``poses`` ``(B, J, 3)`` start, ``windows`` ``(T, J)`` mm, ``excess_cost`` per mm
-    outside a window -> estimates ``(B, T, J, 3)``.
+    outside a window -> estimates ``(B, T, J, 3)``. ``bins = 2`` is the paper's grid of
+    8 corners at ``+-size/2``; ``bins = 3`` adds the estimate on each axis (27 candidates).
     """
     Lp, logfloor = state
     B, J = poses.shape[:2]
     V = Lp.shape[1]
-    signs = corner_signs()
+    signs = corner_signs(bins)
+    K = len(signs)
     L = poses.copy()
     out = np.empty((B, len(sizes), J, 3))
     rows = np.arange(B)[:, None]
     cols = np.arange(J)[None, :]
     for t, size in enumerate(sizes):
-        C = L[:, :, None, :] + signs[None, None] * (size / 2)      # (B, J, 8, 3)
-        hx, hy = project(cams, C.reshape(B, J * 8, 3))
-        U = sum_views(sample(Lp, hx.reshape(B, V, J, 8), hy.reshape(B, V, J, 8)), logfloor)
+        C = L[:, :, None, :] + signs[None, None] * (size / 2)      # (B, J, K, 3)
+        hx, hy = project(cams, C.reshape(B, J * K, 3))
+        U = sum_views(sample(Lp, hx.reshape(B, V, J, K), hy.reshape(B, V, J, K)), logfloor)
         q = max_product_corners(U, C, lengths, windows[t], parents, excess_cost)
         L = C[rows, cols, q]
         out[:, t] = L

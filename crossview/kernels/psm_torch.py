@@ -13,7 +13,8 @@ the algorithm (the one transfer back is the result):
   (:func:`~crossview.kernels.psm_common.stencil_runs`): a table of sliding maxima
   along ``z`` grows by one ``maximum`` per run length, and each run is then one
   ``maximum`` of a shifted view, for all frames together;
-* the refinement stages work on ``(B, J, 8)`` tensors.
+* the refinement stages work on ``(B, J, K)`` tensors (``K = 8`` corners, or 27 with
+  three points per axis).
 
 Frames whose limb lengths differ are grouped by stencil. Computes in the dtype of
 the heatmaps (float64 from NumPy input). See :mod:`crossview.kernels.psm_common`
@@ -271,10 +272,11 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
 
 
 def max_product_corners(U, C, lengths, windows, parents, excess_cost):
-    """Max-product over each joint's 8 corners: ``(B, J, 8)``, ``(B, J, 8, 3)`` -> ``(B, J)``."""
-    B, J = U.shape[:2]
+    """Max-product over each joint's ``K`` candidates: unaries ``(B, J, K)``, positions
+    ``(B, J, K, 3)`` -> chosen candidates ``(B, J)``."""
+    B, J, K = U.shape
     belief = U.clone()
-    arg = torch.zeros((B, J, 8), dtype=torch.int64, device=U.device)
+    arg = torch.zeros((B, J, K), dtype=torch.int64, device=U.device)
     for j in range(J - 1, 0, -1):
         p = parents[j]
         diff = C[:, p, :, None, :] - C[:, j, None, :, :]
@@ -290,18 +292,19 @@ def max_product_corners(U, C, lengths, windows, parents, excess_cost):
     return q
 
 
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost):
+def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
     """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`."""
     E, logfloor = state
     B, J = poses.shape[:2]
     V = E.shape[1]
-    signs = torch.as_tensor(corner_signs(), dtype=E.dtype, device=E.device)
+    signs = torch.as_tensor(corner_signs(bins), dtype=E.dtype, device=E.device)
+    K = len(signs)
     L = poses.clone()
     out = torch.empty((B, len(sizes), J, 3), dtype=E.dtype, device=E.device)
     for t, size in enumerate(np.asarray(sizes).tolist()):
         C = L[:, :, None, :] + signs * (size / 2)
-        hx, hy = project(cams, C.reshape(B, J * 8, 3))
-        U = sum_views(sample(E, hx.reshape(B, V, J, 8), hy.reshape(B, V, J, 8)), logfloor)
+        hx, hy = project(cams, C.reshape(B, J * K, 3))
+        U = sum_views(sample(E, hx.reshape(B, V, J, K), hy.reshape(B, V, J, K)), logfloor)
         q = max_product_corners(U, C, lengths, windows[t], parents, excess_cost)
         L = C.gather(2, q[:, :, None, None].expand(-1, -1, 1, 3))[:, :, 0]
         out[:, t] = L
