@@ -171,3 +171,19 @@ def test_core_reads_lazy_heatmaps_in_chunks_and_per_frame_rigs(h36m_file):
         rig_groups(frames.cameras[:4], 5)
     with pytest.raises(TypeError, match="list of Camera objects"):
         rig_groups(frames.cameras[0][0], 5)
+
+
+def test_refine_bins_reach_rpsm(scenes, capsys):
+    a = estimate("rpsm", scenes.heatmaps, scenes.cameras, scenes.affines, depth=6, refine_bins=3)
+    b = cv.rpsm(scenes.heatmaps, scenes.cameras, scenes.affines, depth=6, refine_bins=3)
+    assert np.array_equal(a, b)
+    assert main(["evaluate", "--method", "rpsm", "--frames", "2", "--seed", "4", "--depth", "6",
+                 "--refine-bins", "3", "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["settings"]["refine_bins"] == 3
+    s = cv.make_scenes(2, "h36m", seed=4)
+    pose = cv.rpsm(s.heatmaps, s.cameras, s.affines, depth=6, refine_bins=3)
+    assert np.isclose(out["results"]["rpsm"]["mpjpe"], cv.mpjpe(pose, s.joints3d))
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--frames", "1", "--refine-bins", "4", "--no-progress"])
+    assert "--refine-bins" in capsys.readouterr().err

@@ -32,12 +32,14 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
              center: np.ndarray | None = None, limb_lengths: np.ndarray | None = None,
              n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0,
              tolerance: float = 150.0, backend: str = "numpy", batch: int = 16,
-             progress=None) -> np.ndarray:
+             refine_bins: int = 2, progress=None) -> np.ndarray:
     """3D poses ``(F, J, 3)`` (mm) of frames ``(F, V, J, H, W)`` by ``method`` (:data:`METHODS`).
 
     ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``; ``center`` ``(F, 3)`` and ``limb_lengths``
     ``(F, J)`` are optional (the methods estimate or assume them otherwise). Frames go
     through in batches of ``batch``; ``progress`` (a tqdm bar) is advanced per batch.
+    ``refine_bins`` is RPSM's candidate points per axis in a refinement stage (2 or 3; see
+    :func:`crossview.rpsm`).
     """
     from ..psm import psm
     from ..rpsm import peak_observations, root_center
@@ -73,7 +75,8 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
                 from ..rpsm import rpsm
 
                 out[sl] = rpsm(hm, cameras, A[sl], c, ll, n_bins=n_bins, depth=depth,
-                               cube_size=cube_size, tolerance=tolerance, backend=backend)
+                               cube_size=cube_size, tolerance=tolerance, backend=backend,
+                               refine_bins=refine_bins)
         if progress is not None:
             progress.update(hm.shape[0])
     return out
@@ -229,6 +232,9 @@ def register(sub) -> None:
     m = p.add_argument_group("PSM / RPSM")
     m.add_argument("--n-bins", type=int, default=16, help="grid size N of the (first) grid")
     m.add_argument("--depth", type=int, default=10, help="RPSM refinement stages")
+    m.add_argument("--refine-bins", type=int, default=2, choices=(2, 3),
+                   help="RPSM candidate points per axis in a refinement stage: 2, the paper's "
+                        "2x2x2 corners, or 3, which adds the current estimate (27 candidates)")
     m.add_argument("--cube-size", type=float, default=2000.0, help="edge of the cube (mm)")
     m.add_argument("--tolerance", type=float, default=150.0, help="limb-length window (mm)")
     m.add_argument("--backend", default="numpy", choices=["naive", "numpy", "numba", "torch"])
@@ -328,7 +334,8 @@ def run(args) -> int:
         heatmaps, cameras, affines, joints3d, limbs = (s.heatmaps, s.cameras, s.affines,
                                                        s.joints3d, s.limb_lengths)
     settings = dict(n_bins=args.n_bins, depth=args.depth, cube_size=args.cube_size,
-                    tolerance=args.tolerance, backend=args.backend, batch=args.batch)
+                    tolerance=args.tolerance, backend=args.backend, batch=args.batch,
+                    refine_bins=args.refine_bins)
     results = evaluate(heatmaps, cameras, affines, joints3d, args.method,
                        gt_root=args.gt_root, limb_lengths=limbs if args.gt_limbs else None,
                        show_progress=not args.no_progress, **settings)
@@ -355,7 +362,7 @@ def run(args) -> int:
               f"{100 * data.get('missing_prob', 0):.0f}%")
     truth = [name for name, on in (("root", args.gt_root), ("limb lengths", args.gt_limbs)) if on]
     print(f"ground truth given: {', '.join(truth) or 'none'}; PSM/RPSM: N={args.n_bins}, "
-          f"depth={args.depth}, backend={args.backend}")
+          f"depth={args.depth}, refine bins={args.refine_bins}, backend={args.backend}")
     rows = [(m, r["frames"], r["mpjpe"], r["median"], r["p90"], r["ms_per_frame"])
             for m, r in results.items()]
     print(format_table(rows, ["method", "frames", "MPJPE mm", "median mm", "p90 mm",
