@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..camera import distort_normalized
 from .psm_common import corner_signs, keys_weights, stencil_table
 
 #: Heatmaps are padded by this many zero pixels, so that every tap of a sample whose
@@ -37,12 +38,10 @@ def project(cams, X: np.ndarray):
     z = Xc[..., 2]
     ok = z > 1e-6
     zs = np.where(ok, z, 1.0)
-    x, y = Xc[..., 0] / zs, Xc[..., 1] / zs
-    k1, k2, p1, p2, k3 = (dist[None, :, i, None] for i in range(5))
-    r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+    xn = Xc[..., :2] / zs[..., None]
+    # the lens model of crossview.camera, with each view's coefficients broadcast
+    xdn = distort_normalized(xn, [dist[None, :, i, None] for i in range(5)])
+    xd, yd = xdn[..., 0], xdn[..., 1]
     a = aff[..., None]
     hx = a[:, :, 0, 0] * xd + a[:, :, 0, 1] * yd + a[:, :, 0, 2]
     hy = a[:, :, 1, 0] * xd + a[:, :, 1, 1] * yd + a[:, :, 1, 2]

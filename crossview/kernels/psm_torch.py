@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..camera import distort_normalized
 from .psm_common import corner_signs, depth_levels, keys_weights, run_table, stencil_table
 
 #: Zero pixels around each heatmap: taps of points clamped to ``[-3, W + 1.5]`` stay inside.
@@ -54,12 +55,10 @@ def project(cams, X: torch.Tensor):
     z = Xc[..., 2]
     ok = z > 1e-6
     zs = torch.where(ok, z, torch.ones_like(z))
-    x, y = Xc[..., 0] / zs, Xc[..., 1] / zs
-    k1, k2, p1, p2, k3 = (dist[None, :, i, None] for i in range(5))
-    r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-    xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
-    yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
+    xn = Xc[..., :2] / zs[..., None]
+    # the lens model of crossview.camera, with each view's coefficients broadcast
+    xdn = distort_normalized(xn, [dist[None, :, i, None] for i in range(5)])
+    xd, yd = xdn[..., 0], xdn[..., 1]
     a = aff[..., None]
     hx = a[:, :, 0, 0] * xd + a[:, :, 0, 1] * yd + a[:, :, 0, 2]
     hy = a[:, :, 1, 0] * xd + a[:, :, 1, 1] * yd + a[:, :, 1, 2]
