@@ -165,8 +165,10 @@ class Camera:
         uv = as_float_array(uv, "uv", trailing=(2,))
         if not self.has_distortion:
             return uv
-        K = like(self.K, uv, dtype=_f64(uv))
-        xd = pixels_to_normalized(uv.to(_f64(uv)) if is_torch(uv) else uv, K)
+        # Newton's steps divide by a small determinant: iterate in float64 for any tensor
+        x = uv.double() if is_torch(uv) else uv
+        K = like(self.K, x)
+        xd = pixels_to_normalized(x, K)
         xn = undistort_normalized(xd, like(self.dist, xd), iterations=iterations)
         out = normalized_to_pixels(xn, K)
         return out.to(uv.dtype) if is_torch(uv) else out
@@ -220,12 +222,6 @@ class Camera:
         if missing:
             raise ValueError(f"camera description lacks {sorted(missing)}")
         return cls(d["K"], d["R"], d["t"], d.get("distortion"), d.get("image_size"), name=name)
-
-
-def _f64(x):
-    import torch
-
-    return torch.float64 if is_torch(x) else np.float64
 
 
 # ---------------------------------------------------------------------- lens model

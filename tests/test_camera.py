@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -141,3 +143,14 @@ def test_look_at_keeps_the_horizon_level():
     R, _ = look_at([0, -3000, 1500], [0, 0, 1000])
     assert np.isclose(R[0, 2], 0.0)  # camera x axis is horizontal
     assert R[1, 2] < 0               # camera y axis points down
+
+
+def test_numpy_camera_work_imports_neither_torch_nor_numba():
+    # `import crossview` stays fast, and NumPy users of the camera never pay for torch
+    code = ("import sys, numpy as np, crossview as cv\n"
+            "c = cv.load_rig('h36m')[0]\n"
+            "uv = c.project(np.array([[0.0, 0.0, 1000.0]]))\n"
+            "c.undistort_points(uv); c.unproject(uv, np.ones(1)); c.rays(uv)\n"
+            "print(sorted({'torch', 'numba'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
