@@ -165,7 +165,7 @@ class Camera:
         uv = as_float_array(uv, "uv", trailing=(2,))
         if not self.has_distortion:
             return uv
-        # Newton's steps divide by a small determinant: iterate in float64 for any tensor
+        # iterate in float64 and round once at the end (half precision would round every step)
         x = uv.double() if is_torch(uv) else uv
         K = like(self.K, x)
         xd = pixels_to_normalized(x, K)
@@ -239,7 +239,7 @@ def distort_normalized(xn, dist):
     radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-    return xp(xn).stack([xd, yd], -1) if is_torch(xn) else np.stack([xd, yd], -1)
+    return xp(xn).stack([xd, yd], -1)
 
 
 def undistort_normalized(xd, dist, iterations: int = 20):
