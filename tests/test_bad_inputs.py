@@ -331,6 +331,8 @@ BAD = [
      "backend must be one of"),
     ("estimate-method", lambda: estimate("ransac", D().hm[None], D().cams, D().A), ValueError,
      "method must be one of"),
+    ("estimate-batch", lambda: estimate("dlt", D().hm[None], D().cams, D().A, batch=0),
+     ValueError, "batch must be >= 1"),
     # ------------------------------------------------------------------ Human3.6M
     ("load_h36m-every", lambda: load_h36m(tiny_h36m(), every=0), ValueError,
      "every must be >= 1"),

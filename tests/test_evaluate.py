@@ -73,6 +73,8 @@ def test_command_reads_a_synth_file(tmp_path, capsys):
 def test_command_reports_bad_settings(capsys):
     assert main(["evaluate", "--frames", "1", "--n-bins", "1", "--no-progress"]) == 2
     assert "n_bins" in capsys.readouterr().err
+    assert main(["evaluate", "--frames", "1", "--batch", "0", "--no-progress"]) == 2
+    assert "batch must be >= 1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- Human3.6M files

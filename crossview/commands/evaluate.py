@@ -41,17 +41,19 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
     ``refine_bins`` is RPSM's candidate points per axis in a refinement stage (2 or 3; see
     :func:`crossview.rpsm`).
     """
+    from .._validate import check_int
     from ..psm import psm
     from ..rpsm import peak_observations, root_center
     from ..triangulate import triangulate, triangulate_robust
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    batch = check_int(batch, "batch", 1)
     heatmaps = np.asarray(heatmaps)
     F = heatmaps.shape[0]
     A = np.broadcast_to(np.asarray(affines, dtype=np.float64), (F, *np.shape(affines)[-3:]))
     out = np.empty((F, heatmaps.shape[2], 3))
-    for lo in range(0, F, max(1, int(batch))):
+    for lo in range(0, F, batch):
         sl = slice(lo, min(F, lo + batch))
         hm = heatmaps[sl]
         if method in ("dlt", "robust-dlt"):
