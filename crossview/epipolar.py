@@ -36,7 +36,7 @@ from .camera import (
     pixels_to_normalized,
     undistort_normalized,
 )
-from .heatmap import invert_affine
+from .heatmap import apply_affine, invert_affine
 
 __all__ = [
     "EpipolarSampler",
@@ -269,11 +269,6 @@ def _border(H: int, W: int, per_edge: int = 16) -> np.ndarray:
     return np.concatenate([top, right, bottom, left])
 
 
-def _affine(A: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Affines ``(G, 2, 3)`` applied to points ``(G, N, 2)`` or ``(N, 2)`` -> ``(G, N, 2)``."""
-    return points @ np.swapaxes(A[:, :, :2], -1, -2) + A[:, None, :, 2]
-
-
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.where(n > 0, n, 1.0)
@@ -404,7 +399,7 @@ class EpipolarSampler:
         # and of the heatmap's centre, and the box of ideal pixels its border spans.
         rays, centre_rays, boxes = [], [], []
         for v, cam in enumerate(cameras):
-            pts = _affine(Ainv[:, v], np.concatenate([grid, centre, border]))
+            pts = apply_affine(Ainv[:, v], np.concatenate([grid, centre, border]))
             xn = undistort_normalized(pixels_to_normalized(pts, cam.K), cam.dist, iterations=8) \
                 if cam.has_distortion else pixels_to_normalized(pts, cam.K)
             ray = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1)   # camera frame
