@@ -42,8 +42,7 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
     :func:`crossview.rpsm`).
     """
     from .._validate import check_int
-    from ..psm import psm
-    from ..rpsm import peak_observations, root_center
+    from ..rpsm import peak_observations, rpsm
     from ..triangulate import triangulate, triangulate_robust
 
     if method not in METHODS:
@@ -64,21 +63,11 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
                 out[sl] = triangulate_robust(uv, cameras, conf,
                                              threshold=ROBUST_THRESHOLD_HM_PX * px)
         else:
-            ll = None if limb_lengths is None else limb_lengths[sl]
-            c = None if center is None else center[sl]
-            if method == "psm":
-                if c is None:
-                    from ..psm import prepare_inputs
-
-                    c = root_center(prepare_inputs(hm, cameras, A[sl], None, 1e-3, backend))
-                out[sl] = psm(hm, cameras, A[sl], c, ll, n_bins=n_bins, cube_size=cube_size,
-                              tolerance=tolerance, backend=backend)
-            else:
-                from ..rpsm import rpsm
-
-                out[sl] = rpsm(hm, cameras, A[sl], c, ll, n_bins=n_bins, depth=depth,
-                               cube_size=cube_size, tolerance=tolerance, backend=backend,
-                               refine_bins=refine_bins)
+            # PSM is RPSM's first stage alone (depth 0); both triangulate the root without center
+            out[sl] = rpsm(hm, cameras, A[sl], None if center is None else center[sl],
+                           None if limb_lengths is None else limb_lengths[sl], n_bins=n_bins,
+                           depth=0 if method == "psm" else depth, cube_size=cube_size,
+                           tolerance=tolerance, backend=backend, refine_bins=refine_bins)
         if progress is not None:
             progress.update(hm.shape[0])
     return out
