@@ -36,7 +36,7 @@ from .camera import (
     pixels_to_normalized,
     undistort_normalized,
 )
-from .heatmap import apply_affine, invert_affine
+from .heatmap import _size, apply_affine, invert_affine
 
 __all__ = [
     "EpipolarSampler",
@@ -241,13 +241,15 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
     return out
 
 
-def _heatmap_size(size) -> tuple[int, int]:
+def _heatmap_size(size, minimum: int = 2) -> tuple[int, int]:
+    """``(H, W)`` as two integers >= ``minimum`` (8.5 is an error, not 8)."""
     try:
-        H, W = (int(s) for s in size)
-    except (TypeError, ValueError):
-        raise ValueError(f"heatmap_size must be (H, W), got {size!r}") from None
-    if H < 2 or W < 2:
-        raise ValueError(f"heatmap_size must be (H, W) with H, W >= 2, got {size!r}")
+        H, W = _size(size)
+    except ValueError:
+        H = W = 0
+    if min(H, W) < minimum:
+        raise ValueError(f"heatmap_size must be (H, W) with positive integers"
+                         f"{f' >= {minimum}' if minimum > 1 else ''}, got {size!r}")
     return H, W
 
 
@@ -587,7 +589,7 @@ def get_sampler(cameras: Sequence[Camera], affines: ArrayLike, heatmap_size: tup
     values: a rig with fixed crops builds them once for all frames and joints.
     """
     A = to_numpy(as_float_array(affines, "affines", trailing=(2, 3)))
-    key = _geometry_key(cameras, A, heatmap_size, n_samples, n_lines)
+    key = _geometry_key(cameras, A, _heatmap_size(heatmap_size), n_samples, n_lines)
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)

@@ -26,6 +26,7 @@ from ._validate import BACKENDS, as_float_array, check_affines, check_backend, c
 from .camera import Camera
 from .epipolar import (
     EpipolarSampler,
+    _heatmap_size,
     _homogeneous_affine,
     _pixel_grid,
     fundamental_matrix,
@@ -186,12 +187,7 @@ class LearnedFusion(torch.nn.Module):
                  affines: ArrayLike | None = None):
         super().__init__()
         V = check_int(n_views, "n_views", 2)
-        if len(heatmap_size) != 2 or not all(
-                hasattr(n, "__index__") and not isinstance(n, bool) and n >= 1
-                for n in heatmap_size):
-            raise ValueError(f"heatmap_size must be (H, W) with positive integers, got "
-                             f"{heatmap_size!r}")
-        H, W = int(heatmap_size[0]), int(heatmap_size[1])
+        H, W = _heatmap_size(heatmap_size, minimum=1)
         if not 0.0 <= float(self_weight) <= 1.0:
             raise ValueError(f"self_weight must be in [0, 1], got {self_weight!r}")
         self.n_views, self.heatmap_size, self.self_weight = V, (H, W), float(self_weight)
@@ -276,7 +272,7 @@ def epipolar_mass(weight: ArrayLike, cameras: Sequence[Camera], affines: ArrayLi
     Returns ``(near, uniform)``, NumPy ``(P, H W)`` each; NaN where the line misses
     the heatmap or the map is all zero.
     """
-    H, W = int(heatmap_size[0]), int(heatmap_size[1])
+    H, W = _heatmap_size(heatmap_size)
     cameras = list(cameras)
     V = len(cameras)
     A = to_numpy(as_float_array(affines, "affines", trailing=(V, 2, 3)))

@@ -341,6 +341,8 @@ def test_bad_epipolar_inputs(h36m):
         EpipolarSampler.build(h36m, np.zeros((3, 2, 3)), (8, 8))
     with pytest.raises(ValueError, match="heatmap_size must be"):
         EpipolarSampler.build(h36m, np.tile(np.eye(2, 3), (4, 1, 1)), (1, 8))
+    with pytest.raises(ValueError, match=r"heatmap_size must be .* integers"):   # not truncated
+        get_sampler(h36m, np.tile(np.eye(2, 3), (4, 1, 1)), (8.5, 8))
     with pytest.raises(ValueError, match="at least two views"):
         EpipolarSampler.build(h36m[:1], np.eye(2, 3)[None], (8, 8))
     with pytest.raises(ValueError, match="n_lines must be >= 2"):

@@ -276,6 +276,8 @@ def test_epipolar_mass_of_analytic_and_uniform_weights(h36m):
     assert np.allclose(near_u[ok], uniform_u[ok])
     with pytest.raises(ValueError, match="weight must have shape"):
         epipolar_mass(flat[:, :10], h36m, A, (16, 16))
+    with pytest.raises(ValueError, match=r"heatmap_size must be .* integers"):
+        epipolar_mass(flat, h36m, A, (16.5, 16))
 
 
 # ---------------------------------------------------------------------- benchmark
