@@ -145,37 +145,30 @@ def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
         raise ValueError(f"heatmaps must be at least 1 x 1 pixels, got shape "
                          f"{tuple(heatmaps.shape)}")
     flat = heatmaps.reshape(*heatmaps.shape[:-2], H * W)
-    idx = flat.argmax(-1)
-    if is_torch(flat):
-        values = flat.gather(-1, idx[..., None])[..., 0]
-    else:
-        values = np.take_along_axis(flat, idx[..., None], -1)[..., 0]
-    iy, ix = idx // W, idx % W
-    x, y = ix.to(heatmaps.dtype) if is_torch(ix) else ix.astype(np.float64), \
-        iy.to(heatmaps.dtype) if is_torch(iy) else iy.astype(np.float64)
-    if subpixel:
-        def at(dy, dx):
-            yy = m.clip(iy + dy, 0, H - 1)
-            xx = m.clip(ix + dx, 0, W - 1)
-            j = (yy * W + xx)[..., None]
-            if is_torch(flat):
-                v = flat.gather(-1, j)[..., 0]
-            else:
-                v = np.take_along_axis(flat, j, -1)[..., 0]
-            return m.log(m.clip(v, eps, None))
 
-        c = at(0, 0)
-        for axis, (lo, hi), inside in (
-            ("x", (at(0, -1), at(0, 1)), (ix > 0) & (ix < W - 1)),
-            ("y", (at(-1, 0), at(1, 0)), (iy > 0) & (iy < H - 1)),
-        ):
+    def take(index):
+        """The heatmap values at flat pixel indices ``(...)``."""
+        if is_torch(flat):
+            return flat.gather(-1, index[..., None])[..., 0]
+        return np.take_along_axis(flat, index[..., None], -1)[..., 0]
+
+    idx = flat.argmax(-1)
+    values = take(idx)
+    iy, ix = idx // W, idx % W
+    x, y = like(ix, heatmaps), like(iy, heatmaps)
+    if subpixel:
+        def log_at(dy, dx):
+            yy, xx = m.clip(iy + dy, 0, H - 1), m.clip(ix + dx, 0, W - 1)
+            return m.log(m.clip(take(yy * W + xx), eps, None))
+
+        def vertex(lo, c, hi, inside):
+            """Offset of the parabola's vertex through log values at -1, 0, +1 (0 if none)."""
             curv = lo - 2 * c + hi
             ok = inside & (curv < 0)
-            safe = m.where(ok, curv, -m.ones_like(curv))
-            off = m.clip(0.5 * (lo - hi) / safe, -0.5, 0.5)
-            off = m.where(ok, off, m.zeros_like(off))
-            if axis == "x":
-                x = x + off
-            else:
-                y = y + off
+            off = m.clip(0.5 * (lo - hi) / m.where(ok, curv, -m.ones_like(curv)), -0.5, 0.5)
+            return m.where(ok, off, m.zeros_like(off))
+
+        c = log_at(0, 0)
+        x = x + vertex(log_at(0, -1), c, log_at(0, 1), (ix > 0) & (ix < W - 1))
+        y = y + vertex(log_at(-1, 0), c, log_at(1, 0), (iy > 0) & (iy < H - 1))
     return m.stack([x, y], -1), values
