@@ -22,7 +22,14 @@ import numpy as np
 import torch
 
 from ._array import ArrayLike, is_torch, to_numpy
-from ._validate import BACKENDS, as_float_array, check_affines, check_backend, check_int
+from ._validate import (
+    BACKENDS,
+    as_float_array,
+    check_affines,
+    check_backend,
+    check_finite,
+    check_int,
+)
 from .camera import Camera
 from .epipolar import (
     EpipolarSampler,
@@ -63,8 +70,7 @@ def _check_inputs(heatmaps, cameras, affines):
         raise ValueError(f"heatmaps must hold at least two views to fuse, got {V}")
     if H < 2 or W < 2:
         raise ValueError(f"heatmaps must be at least 2 x 2 pixels, got {H} x {W}")
-    if not bool(hm.isfinite().all() if is_torch(hm) else np.isfinite(hm).all()):
-        raise ValueError("heatmaps must be finite, but they contain NaN or infinite values")
+    check_finite(hm, "heatmaps")
     if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
         raise TypeError("cameras must be a list of crossview.Camera, one per view")
     if len(cameras) != V:
@@ -152,7 +158,7 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
         out = torch.from_numpy(out).to(device=hm.device, dtype=hm.dtype)
     elif not is_torch(hm) and is_torch(out):
         out = out.numpy()
-    if not is_torch(out) and np.asarray(heatmaps).dtype == np.float16:   # computed in float64
+    if getattr(heatmaps, "dtype", None) == np.float16:                  # computed in float64
         out = out.astype(np.float16)
     return out if batched else out[0]
 
