@@ -8,8 +8,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..epipolar import epipolar_curve, epipolar_lines, fundamental_matrix
-from ..skeleton import SKELETON
-from .scene import SIDE_COLORS, joint_side
+from .scene import SIDE_COLORS, side_polylines
 
 
 def _line_in_image(line: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -57,43 +56,40 @@ def epipolar_slider(cameras: Sequence[Camera], uv: np.ndarray, source: int = 0,
     labels = list(labels) if labels is not None else [str(i) for i in range(len(uv))]
     names = [f"camera {c.name or i}" + (" (source)" if i == source else "")
              for i, c in enumerate(cameras)]
+    sizes = [cam.image_size or (int(2 * cam.cx), int(2 * cam.cy)) for cam in cameras]
     fig = make_subplots(1, V, subplot_titles=names, horizontal_spacing=0.02)
-    for v, cam in enumerate(cameras):
-        w, h = cam.image_size or (int(2 * cam.cx), int(2 * cam.cy))
+    for v, (w, h) in enumerate(sizes):
         fig.add_trace(go.Scatter(x=[0, w, w, 0, 0], y=[0, 0, h, h, 0], mode="lines",
                                  line=dict(color="#999", width=1), hoverinfo="skip",
                                  showlegend=False), 1, v + 1)
         if poses is not None:
-            for side, color in SIDE_COLORS.items():
-                xs, ys = [], []
-                for p, c in SKELETON.limbs:
-                    if joint_side(c) == side:
-                        xs += [poses[v, p, 0], poses[v, c, 0], None]
-                        ys += [poses[v, p, 1], poses[v, c, 1], None]
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=2),
+            for side, (xs, ys) in side_polylines(poses[v]).items():
+                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines",
+                                         line=dict(color=SIDE_COLORS[side], width=2),
                                          opacity=0.6, hoverinfo="skip", showlegend=False),
                               1, v + 1)
         fig.update_xaxes(range=[0, w], visible=False, row=1, col=v + 1)
         fig.update_yaxes(range=[h, 0], visible=False, scaleanchor=f"x{v + 1 if v else ''}",
                          row=1, col=v + 1)
 
+    # every pixel's curve and line in every other view, computed once for all slider steps
+    src = cameras[source]
+    others = [v for v in range(V) if v != source]
+    depths = np.linspace(300.0, 15000.0, 400)
+    curves = {v: epipolar_curve(uv, src, cameras[v], depths=depths) for v in others}  # (N, S, 2)
+    ideal = src.undistort_points(uv)
+    lines = {v: epipolar_lines(ideal, fundamental_matrix(src, cameras[v])) for v in others}
+
     def dynamic(n):
         """The traces that change with the slider: the pixel, then curve and line per view."""
         out = [_xy(uv[n:n + 1])]
-        ideal = cameras[source].undistort_points(uv[n])
-        for v, cam in enumerate(cameras):
-            if v == source:
-                continue
-            curve = epipolar_curve(uv[n], cameras[source], cam,
-                                   depths=np.linspace(300.0, 15000.0, 400))
-            line = _line_in_image(epipolar_lines(ideal, fundamental_matrix(cameras[source],
-                                                                          cam)),
-                                  cam.image_size or (int(2 * cam.cx), int(2 * cam.cy)))
-            out += [_xy(curve), _xy(line)]
+        for v in others:
+            out += [_xy(curves[v][n]), _xy(_line_in_image(lines[v][n], sizes[v]))]
         return out
 
     first = len(fig.data)
-    start = dynamic(0)
+    per_step = [dynamic(n) for n in range(len(labels))]
+    start = per_step[0]
     fig.add_trace(go.Scatter(**start[0], mode="markers", marker=dict(size=11, color="black",
                                                                       symbol="x"),
                              name="pixel"), 1, source + 1)
@@ -109,8 +105,7 @@ def epipolar_slider(cameras: Sequence[Camera], uv: np.ndarray, source: int = 0,
         k += 2
     moving = list(range(first, len(fig.data)))
     steps = []
-    for n, label in enumerate(labels):
-        traces = dynamic(n)
+    for label, traces in zip(labels, per_step):
         steps.append(dict(method="restyle", label=label,
                           args=[{"x": [t["x"] for t in traces], "y": [t["y"] for t in traces]},
                                 moving]))

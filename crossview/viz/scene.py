@@ -20,6 +20,17 @@ def joint_side(j: int) -> str:
         "left" if name.startswith("l") else "center"
 
 
+def side_polylines(joints: np.ndarray) -> dict[str, list[list]]:
+    """The limbs of one pose ``(J, D)`` by body side: ``D`` coordinate lists per side, one
+    limb after another with ``None`` between them (a gap in a plotly line)."""
+    joints = np.asarray(joints)
+    out = {side: [[] for _ in range(joints.shape[1])] for side in SIDE_COLORS}
+    for p, c in SKELETON.limbs:
+        for coords, ends in zip(out[joint_side(c)], joints[[p, c]].T):
+            coords += [*ends, None]
+    return out
+
+
 def draw_skeleton_2d(ax, joints2d: np.ndarray, visible: np.ndarray | None = None,
                      linewidth: float = 2.0, markersize: float = 18.0, alpha: float = 1.0):
     """Draw one 2D pose ``(J, 2)`` (pixels) on a matplotlib axis.
@@ -51,19 +62,9 @@ def skeleton_traces(joints3d: np.ndarray, name: str = "pose", opacity: float = 1
     """Plotly ``Scatter3d`` traces of one pose ``(J, 3)``: a line set per body side."""
     import plotly.graph_objects as go
 
-    joints3d = np.asarray(joints3d)
     traces = []
-    for side, color in SIDE_COLORS.items():
-        xs, ys, zs = [], [], []
-        for p, c in SKELETON.limbs:
-            if joint_side(c) == side:
-                for k in (p, c):
-                    xs.append(joints3d[k, 0])
-                    ys.append(joints3d[k, 1])
-                    zs.append(joints3d[k, 2])
-                xs.append(None)
-                ys.append(None)
-                zs.append(None)
+    for side, (xs, ys, zs) in side_polylines(joints3d).items():
+        color = SIDE_COLORS[side]
         traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines+markers", name=f"{name} ({side})",
                                    line=dict(color=color, width=width), marker=dict(size=3),
                                    opacity=opacity, showlegend=showlegend,
