@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import check_int
-from .camera import Camera
+from .camera import Camera, pixels_to_normalized
 from .heatmap import invert_affine
 from .synth import BODY_CAPSULES, JOINT_RADIUS, Occluder, Scenes, _capsule_exempt, _rig_focus
 
@@ -306,9 +306,7 @@ def crop_rays(camera: Camera, affines: np.ndarray, size: tuple[int, int], grid: 
     gy, gx = np.meshgrid(np.linspace(0, H - 1, grid), np.linspace(0, W - 1, grid), indexing="ij")
     lattice = np.stack([gx, gy], -1).reshape(1, -1, 2)
     uv = (lattice[..., None, :] * inv[:, None, :, :2]).sum(-1) + inv[:, None, :, 2]
-    und = camera.undistort_points(uv)
-    xn = (und - camera.K[:2, 2]) / [camera.fx, camera.fy]
-    xn[..., 0] -= camera.K[0, 1] * xn[..., 1] / camera.fx
+    xn = pixels_to_normalized(camera.undistort_points(uv), camera.K)
     xn = torch.as_tensor(xn.reshape(N, grid, grid, 2), dtype=torch.float32).permute(0, 3, 1, 2)
     xn = torch.nn.functional.interpolate(xn, size=(H, W), mode="bilinear", align_corners=True)
     xn = xn.permute(0, 2, 3, 1)
