@@ -138,7 +138,9 @@ def epipolar_fusion(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: Arr
 
     B, H, W = hm.shape[0], hm.shape[-2], hm.shape[-1]
     if is_torch(hm) and backend != "torch":
-        x = to_numpy(hm)
+        # the NumPy-side kernels compute in float32 or float64 (Numba has no half precision,
+        # NumPy no bfloat16); the result goes back to the tensor's dtype below
+        x = to_numpy(hm if hm.dtype in (torch.float32, torch.float64) else hm.double())
     elif not is_torch(hm) and backend == "torch":
         x = torch.from_numpy(np.ascontiguousarray(hm))
     else:

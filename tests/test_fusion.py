@@ -83,6 +83,16 @@ def test_kinds_round_trip(small):
     assert isinstance(out, np.ndarray) and out.shape == hm.shape
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("backend", ["naive", *FAST])
+def test_half_precision_tensors_fuse_with_every_backend(small, backend, dtype):
+    hm, A, cams = small
+    ref = epipolar_fusion(hm.astype(np.float64), cams, A, backend="numpy")
+    got = epipolar_fusion(torch.tensor(hm, dtype=dtype), cams, A, backend=backend)
+    assert isinstance(got, torch.Tensor) and got.dtype == dtype
+    assert np.abs(got.double().numpy() - ref).max() < 1e-2     # the rounding of half precision
+
+
 def test_torch_backend_is_differentiable(ring3):
     maps, A, cams = ring3
     x = torch.tensor(maps[:1, :, :1, :6, :8], dtype=torch.float64, requires_grad=True)
