@@ -24,7 +24,7 @@ import numpy as np
 
 from ._array import ArrayLike, is_torch, like, xp
 from ._validate import as_float_array, check_positive
-from .camera import Camera, undistort_normalized
+from .camera import Camera, pixels_to_normalized, undistort_normalized
 
 #: World coordinates are divided by this before the DLT (mm -> m), which keeps the
 #: columns of ``A`` at similar magnitudes (Hartley's normalisation, in its simplest form).
@@ -77,12 +77,9 @@ def _normalized(points, cameras):
     All views are undistorted together (one Newton iteration loop, with each view's
     coefficients broadcast), which is what makes small batches cheap.
     """
-    m = xp(points)
     V = len(cameras)
-    K = like(np.stack([c.K for c in cameras]), points)[:, :, :, None]   # (V, 3, 3, 1): over J
-    y = (points[..., 1] - K[:, 1, 2]) / K[:, 1, 1]
-    x = (points[..., 0] - K[:, 0, 2] - K[:, 0, 1] * y) / K[:, 0, 0]
-    xd = m.stack([x, y], -1)
+    K = np.stack([c.K for c in cameras], -1)[..., None]          # (3, 3, V, 1): over V and J
+    xd = pixels_to_normalized(points, like(K, points))
     if not any(c.has_distortion for c in cameras):
         return xd
     dist = like(np.stack([c.dist for c in cameras], 1).reshape(5, V, 1), xd)  # (5, V, 1)
