@@ -152,11 +152,11 @@ def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camer
     points = as_float_array(points, "points", trailing=(None, None, 2))
     X = like(as_float_array(X, "X", trailing=(None, 3), finite=False), points)
     m = xp(points)
+    finite = m.isfinite(X).all(-1)
+    Xs = m.where(finite[..., None], X, m.zeros_like(X))       # NaN points read as the origin
     errs = []
     for v, cam in enumerate(cameras):
-        ok = m.isfinite(X).all(-1)
-        Xs = m.where(ok[..., None], X, m.zeros_like(X))
-        ok = ok & (cam.depth(Xs) > 1e-6)
+        ok = finite & (cam.depth(Xs) > 1e-6)
         uv = cam.project(Xs, allow_behind=True)
         e = ((uv - points[..., v, :, :]) ** 2).sum(-1) ** 0.5
         errs.append(m.where(ok & m.isfinite(e), e, m.full_like(e, float("inf"))))
@@ -205,11 +205,10 @@ def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
     if is_torch(err):
         idx = best[None, ..., None, :].expand(1, *err.shape[1:])
         err_best = err.gather(0, idx)[0]
-        mask_best = mask[best]                                  # (..., J, V)
     else:
         idx = np.broadcast_to(best[None, ..., None, :], (1, *err.shape[1:]))
         err_best = np.take_along_axis(err, idx, 0)[0]
-        mask_best = mask[best]
+    mask_best = mask[best]                                      # (..., J, V)
     mask_best = mask_best.movedim(-1, -2) if is_torch(mask_best) else np.moveaxis(mask_best, -1, -2)
     inlier = (err_best < threshold) & (weights > 0)
     # keep the pair itself when fewer than two views agree with its point
