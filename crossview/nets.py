@@ -282,6 +282,12 @@ class History:
         return {k: [float(x) for x in v] for k, v in asdict(self).items()}
 
 
+def _cosine_schedule(opt: torch.optim.Optimizer, total: int):
+    """Learning rate decayed from its initial value to zero over ``total`` steps (cosine)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1))))
+
+
 def _progress(total: int, desc: str, enabled: bool):
     if not enabled:
         return None
@@ -311,8 +317,7 @@ def train_backbone(model: PoseNet, data: RenderedPoseDataset, epochs: int = 24,
     loader = torch.utils.data.DataLoader(data, batch_size=batch_frames, shuffle=True,
                                          generator=gen, drop_last=True)
     total = epochs * len(loader)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1))))
+    sched = _cosine_schedule(opt, total)
     hist, start = History(), 0
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, map_location=device, weights_only=True)
@@ -386,8 +391,7 @@ def train_fusion(layer: nn.Module, heatmaps: np.ndarray, targets: np.ndarray, ep
     n = len(x_all)
     steps = max(1, n // batch_frames)
     total = epochs * steps
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    sched = _cosine_schedule(opt, total)
     bar = _progress(total, "fusion layer", progress)
     curve = []
     for _ in range(epochs):
