@@ -300,15 +300,13 @@ def train_backbone(model: PoseNet, data: RenderedPoseDataset, epochs: int = 24,
                    batch_frames: int = 16, lr: float = 2e-3, weight_decay: float = 1e-4,
                    seed: int = 0, val: RenderedPoseDataset | None = None,
                    device: str | torch.device = "cpu", checkpoint: str | Path | None = None,
-                   progress: bool = True, max_seconds: float | None = None,
-                   log: Callable[[str], None] | None = None) -> History:
+                   progress: bool = True, log: Callable[[str], None] | None = None) -> History:
     """Train the single-view network on every view of every frame (MSE on heatmaps).
 
     Adam with a cosine learning-rate decay to zero over ``epochs``; the order of the
     frames comes from a generator seeded with ``seed``. With ``checkpoint``, the model,
     optimiser, schedule and loss curve are written after every epoch, and a run
-    started again with the same path resumes from it. ``max_seconds`` stops early
-    (at the end of a step), for short demonstrations. Returns the :class:`History`.
+    started again with the same path resumes from it. Returns the :class:`History`.
     """
     device = torch.device(device)
     gen = seed_everything(seed)
@@ -331,7 +329,6 @@ def train_backbone(model: PoseNet, data: RenderedPoseDataset, epochs: int = 24,
     bar = _progress(total, "training", progress)
     if bar is not None:
         bar.update(start * len(loader))
-    stopped = False
     for epoch in range(start, epochs):
         model.train()
         losses = []
@@ -348,17 +345,12 @@ def train_backbone(model: PoseNet, data: RenderedPoseDataset, epochs: int = 24,
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.2e}")
-            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
-                stopped = True
-                break
         hist.epoch_loss.append(float(np.mean(losses)))
         hist.seconds.append(time.perf_counter() - t0)
         if val is not None:
             hm = predict(model, val, device=device)
             hist.val_loss.append(float(np.mean((hm - val.heatmaps) ** 2)))
             hist.val_jdr.append(jdr_breakdown(hm, val)["all"])
-        if stopped:
-            break
         if checkpoint is not None:   # only whole epochs: a resumed run repeats no step
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                         "scheduler": sched.state_dict(), "generator": gen.get_state(),
@@ -497,12 +489,6 @@ class Pose2D:
     history: dict
     metrics: dict
     analytic_self_weight: float = 0.5
-
-    def model(self, fusion: str | None = "learned") -> MultiViewPoseNet:
-        """The multi-view network with the ``"learned"`` or ``"analytic"`` head, or none."""
-        if fusion == "learned":
-            return MultiViewPoseNet(self.backbone, self.fusion)
-        return MultiViewPoseNet(self.backbone, fusion, self_weight=self.analytic_self_weight)
 
 
 def _half(state: dict) -> dict:
