@@ -254,6 +254,18 @@ def _heatmap_size(size, minimum: int = 2) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------- the fusion sampler
+def _view_pairs(V: int) -> np.ndarray:
+    """Ordered view pairs ``(V (V - 1), 2)``: ``(u, v)``, ``u != v``, by ``u`` then ``v``."""
+    return np.array([(u, v) for u in range(V) for v in range(V) if v != u], dtype=np.int64)
+
+
+def _pair_index(V: int, u: int, v: int) -> int:
+    """Row of the ordered pair (target ``u``, source ``v``) in :func:`_view_pairs`."""
+    if not (0 <= u < V and 0 <= v < V) or u == v:
+        raise ValueError(f"(u, v) must be two different views in 0..{V - 1}, got ({u}, {v})")
+    return u * (V - 1) + (v if v < u else v - 1)
+
+
 def _pixel_grid(H: int, W: int) -> np.ndarray:
     """Heatmap pixel centres ``(H * W, 2)`` as ``(x, y)``, row-major (index ``i * W + j``)."""
     ys, xs = np.mgrid[0:H, 0:W]
@@ -390,7 +402,7 @@ class EpipolarSampler:
             int(np.ceil(np.hypot(H, W)))
         K = check_int(n_lines, "n_lines", 2) if n_lines is not None else 4 * max(H, W)
         G = A.shape[0]
-        pairs = np.array([(u, v) for u in range(V) for v in range(V) if v != u], dtype=np.int64)
+        pairs = _view_pairs(V)
         P = len(pairs)
 
         Ainv = invert_affine(A)                                     # (G, V, 2, 3)
@@ -507,10 +519,7 @@ class EpipolarSampler:
 
     def pair_index(self, u: int, v: int) -> int:
         """Row of the ordered pair (target ``u``, source ``v``) in :attr:`pairs`."""
-        V = self.n_views
-        if not (0 <= u < V and 0 <= v < V) or u == v:
-            raise ValueError(f"(u, v) must be two different views in 0..{V - 1}, got ({u}, {v})")
-        return u * (V - 1) + (v if v < u else v - 1)
+        return _pair_index(self.n_views, u, v)
 
     # -------------------------------------------------------------- inspection
     def positions(self, frame: int = 0) -> np.ndarray:

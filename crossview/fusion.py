@@ -35,7 +35,9 @@ from .epipolar import (
     EpipolarSampler,
     _heatmap_size,
     _homogeneous_affine,
+    _pair_index,
     _pixel_grid,
+    _view_pairs,
     fundamental_matrix,
     get_sampler,
 )
@@ -199,8 +201,8 @@ class LearnedFusion(torch.nn.Module):
         if not 0.0 <= float(self_weight) <= 1.0:
             raise ValueError(f"self_weight must be in [0, 1], got {self_weight!r}")
         self.n_views, self.heatmap_size, self.self_weight = V, (H, W), float(self_weight)
-        pairs = [(u, v) for u in range(V) for v in range(V) if v != u]
-        self.register_buffer("pairs", torch.tensor(pairs, dtype=torch.long), persistent=False)
+        pairs = _view_pairs(V)
+        self.register_buffer("pairs", torch.from_numpy(pairs), persistent=False)
         P, HW = len(pairs), H * W
         weight = torch.zeros(P, HW, HW)
         if isinstance(init, str):
@@ -231,10 +233,7 @@ class LearnedFusion(torch.nn.Module):
 
     def pair_index(self, u: int, v: int) -> int:
         """Index of the ordered pair (target ``u``, source ``v``) in :attr:`weight`."""
-        V = self.n_views
-        if not (0 <= u < V and 0 <= v < V) or u == v:
-            raise ValueError(f"(u, v) must be two different views in 0..{V - 1}, got ({u}, {v})")
-        return u * (V - 1) + (v if v < u else v - 1)
+        return _pair_index(self.n_views, u, v)
 
     def weight_map(self, u: int, v: int, pixel: tuple[int, int]):
         """Weights ``(H, W)`` (NumPy) with which view ``v`` feeds pixel ``(i, j)`` of view ``u``."""
@@ -298,24 +297,19 @@ def epipolar_mass(weight: ArrayLike, cameras: Sequence[Camera], affines: ArrayLi
     ideal = [cam.undistort_points(apply_affine(Ainv[v], grid)) for v, cam in enumerate(cameras)]
     near = np.full((P, HW), np.nan)
     uniform = np.full((P, HW), np.nan)
-    p = 0
-    for u in range(V):
-        for v in range(V):
-            if v == u:
-                continue
-            # lines of u's pixels in the undistorted heatmap frame of v: M_v^{-T} F x
-            Fv = np.linalg.inv(_homogeneous_affine(A[v])).T @ fundamental_matrix(cameras[u],
-                                                                                cameras[v])
-            xh = np.concatenate([ideal[u], np.ones((HW, 1))], 1)
-            lines = xh @ Fv.T                                             # (HW_u, 3)
-            src = apply_affine(A[v], ideal[v])                            # (HW_v, 2)
-            sh = np.concatenate([src, np.ones((HW, 1))], 1)
-            dist = np.abs(lines @ sh.T) / np.hypot(lines[:, :1], lines[:, 1:2])
-            close = dist <= k                                             # (HW_u, HW_v)
-            frac = close.mean(1)
-            total = w[p].sum(1)
-            ok = (frac > 0) & (total > 0)
-            near[p] = np.where(ok, (w[p] * close).sum(1) / np.where(total > 0, total, 1), np.nan)
-            uniform[p] = np.where(ok, frac, np.nan)
-            p += 1
+    for p, (u, v) in enumerate(_view_pairs(V)):
+        # lines of u's pixels in the undistorted heatmap frame of v: M_v^{-T} F x
+        Fv = np.linalg.inv(_homogeneous_affine(A[v])).T @ fundamental_matrix(cameras[u],
+                                                                            cameras[v])
+        xh = np.concatenate([ideal[u], np.ones((HW, 1))], 1)
+        lines = xh @ Fv.T                                                 # (HW_u, 3)
+        src = apply_affine(A[v], ideal[v])                                # (HW_v, 2)
+        sh = np.concatenate([src, np.ones((HW, 1))], 1)
+        dist = np.abs(lines @ sh.T) / np.hypot(lines[:, :1], lines[:, 1:2])
+        close = dist <= k                                                 # (HW_u, HW_v)
+        frac = close.mean(1)
+        total = w[p].sum(1)
+        ok = (frac > 0) & (total > 0)
+        near[p] = np.where(ok, (w[p] * close).sum(1) / np.where(total > 0, total, 1), np.nan)
+        uniform[p] = np.where(ok, frac, np.nan)
     return near, uniform
