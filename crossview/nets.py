@@ -625,7 +625,9 @@ def train_pose2d(config: TrainConfig, out: str | Path | None = None,
 
 
 def jdr_table_rows(metrics: dict) -> list[list]:
-    """Rows ``[method, all, visible, occluded]`` of a JDR breakdown dict (for tables)."""
+    """Rows ``[method, all, visible, occluded]`` of a dict of JDR breakdowns (for tables);
+    entries that are not breakdowns (such as the ``seconds`` of :attr:`Pose2D.metrics`)
+    are left out."""
     names = {"single": "single view", "analytic": "fused (analytic)",
              "learned": "fused (learned)"}
     return [[names.get(k, k), v["all"], v["visible"], v["occluded"]]

@@ -58,16 +58,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _rows(metrics: dict) -> list[list]:
-    from ..nets import jdr_table_rows
-
-    return jdr_table_rows({k: v for k, v in metrics.items() if k != "seconds"})
-
-
 def run(args) -> int:
     import torch
 
-    from ..nets import PRETRAINED, TrainConfig, load_pose2d, train_pose2d
+    from ..nets import PRETRAINED, TrainConfig, jdr_table_rows, load_pose2d, train_pose2d
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -111,7 +105,7 @@ def run(args) -> int:
         return 0
     print()
     print(f"JDR (%) on held-out synthetic frames, {pose.metrics['seconds']:.0f} s in all:")
-    print(format_table(_rows(pose.metrics), ["heatmaps", "all", "visible", "occluded"],
+    print(format_table(jdr_table_rows(pose.metrics), ["heatmaps", "all", "visible", "occluded"],
                        floatfmt=".1f"))
     if compare is not None:
         print()
