@@ -75,16 +75,6 @@ def _operators(sampler, device: torch.device, dtype: torch.dtype) -> dict:
     return per[key]
 
 
-def curve_values(heatmaps: torch.Tensor, sampler, reduce: str) -> torch.Tensor:
-    """Reduced source heatmap along every curve: ``(B, P, J, K)``."""
-    if heatmaps.dtype in (torch.float16, torch.bfloat16):
-        return curve_values(heatmaps.float(), sampler, reduce).to(heatmaps.dtype)
-    B, J = heatmaps.shape[0], heatmaps.shape[2]
-    G, P, K = sampler.index.shape[:3]
-    curves = _from_columns(_curves(heatmaps, sampler, reduce), B, G, P * K, J)
-    return curves.reshape(B, P, K, J).transpose(2, 3)
-
-
 def _columns(x: torch.Tensor, G: int) -> torch.Tensor:
     """``(B, V, J, H, W)`` as the dense operand: ``(V H W, B J)`` for one geometry shared by
     all frames, ``(B V H W, J)`` for one geometry per frame."""
