@@ -27,7 +27,7 @@ import pkgutil
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -41,15 +41,7 @@ class BenchConfig:
     repeat: int = 7                   #: timed repetitions (after the warm-up)
     frames: int = 8                   #: distinct synthetic frames to draw inputs from
     seed: int = 0
-    depth: int | None = None          #: RPSM refinement stages (None: ``extra["depth"]`` or 10)
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def stages(self) -> int:
-        """The RPSM depth to run."""
-        if self.depth is not None:
-            return int(self.depth)
-        return int(self.extra.get("depth", 10))
+    depth: int = 10                   #: RPSM refinement stages
 
 
 @dataclass

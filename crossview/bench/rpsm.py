@@ -50,7 +50,7 @@ def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
     from ..psm import prepare_inputs, psm
     from ..rpsm import root_center, rpsm
 
-    depth = config.stages
+    depth = config.depth
     B = max(1, config.batch)
     s, hm, A, gt = inputs(config, B)
     if target == "psm":
@@ -124,7 +124,7 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
 
     if backend not in ("numpy", "numba", "torch"):
         raise ValueError(f"profile needs the numpy, numba or torch backend, got {backend!r}")
-    B, n, depth, cube = max(1, config.batch), config.n_bins, config.stages, 2000.0
+    B, n, depth, cube = max(1, config.batch), config.n_bins, config.depth, 2000.0
     s, hm, A, _ = inputs(config, B)
     if backend == "torch":
         hm, A = _on_device(config, hm, A)
