@@ -1,11 +1,16 @@
-"""Pieces every PSM backend shares: the grid, limb stencils, and the camera arrays.
+"""Pieces every PSM backend shares: limb stencils and their runs, the Keys weights, the
+sum over views, the limb penalty, the refinement candidates, and the conventions below.
 
-All backends compute bin positions, stencils and the unary interpolation weights
-with the same formulas (written here once), so that they reach the same pose.
+The stencils, the interpolation weights and the sum over views are written here once
+(the Numba kernels repeat their arithmetic in compiled form, in the same order), and
+every backend places bins and candidates as described below, so that all backends
+reach the same pose.
 
 Conventions of the kernels (``B`` frames, ``V`` views, ``J`` joints):
 
-* ``logh`` ``(B, V, J, H, W)``: ``log(max(heatmap, floor))``;
+* heatmaps enter as the evidence above the floor, ``E = log(max(heatmap, floor) / floor)
+  >= 0`` (each backend's ``prepare`` chooses the layout and the zero padding), and a
+  unary is the sum of the views' samples of ``E`` plus ``V log(floor)``;
 * ``cams = (R, t, dist, aff)``: rotations ``(V, 3, 3)``, translations ``(V, 3)``
   (mm), OpenCV distortion ``(V, 5)`` and ``aff`` ``(B, V, 2, 3)`` mapping
   *normalised distorted* camera coordinates to heatmap pixels (the crop affine
@@ -151,6 +156,15 @@ def stencil_table(lengths: np.ndarray, spacing: float, windows: np.ndarray,
             offsets[b, j, :len(s)] = s
             counts[b, j] = len(s)
     return offsets, counts
+
+
+def sum_views(S, logfloor: float):
+    """Unary terms from samples ``(B, V, ...)`` of ``E`` (NumPy or torch): their sum over
+    views, in view order (so that every backend adds in the same order), plus ``V log(floor)``."""
+    out = S[:, 0]
+    for v in range(1, S.shape[1]):
+        out = out + S[:, v]
+    return out + S.shape[1] * logfloor
 
 
 def penalty(n_joints: int, n_views: int, logfloor: float) -> float:

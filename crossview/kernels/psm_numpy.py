@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..camera import distort_normalized
-from .psm_common import corner_signs, keys_weights, stencil_table
+from .psm_common import corner_signs, keys_weights, stencil_table, sum_views
 
 #: Heatmaps are padded by this many zero pixels, so that every tap of a sample whose
 #: coordinates are clamped to ``[-3, W + 1.5]`` reads inside the array.
@@ -87,15 +87,6 @@ def sample(Lp: np.ndarray, hx: np.ndarray, hy: np.ndarray) -> np.ndarray:
             row += wx[c] * np.take_along_axis(flat, (iy + a) * Wp + (ix + c), -1)
         out += wy[a] * row
     return out
-
-
-def sum_views(S: np.ndarray, logfloor: float) -> np.ndarray:
-    """Unary from samples ``(B, V, ...)``: their sum over views, in view order (the same
-    order in every backend), plus ``V log(floor)``."""
-    out = S[:, 0].copy()
-    for v in range(1, S.shape[1]):
-        out += S[:, v]
-    return out + S.shape[1] * logfloor
 
 
 def grid_points(centers: np.ndarray, n: int, cube: float) -> np.ndarray:

@@ -31,7 +31,14 @@ import torch
 import torch.nn.functional as F
 
 from ..camera import distort_normalized
-from .psm_common import corner_signs, depth_levels, keys_weights, run_table, stencil_table
+from .psm_common import (
+    corner_signs,
+    depth_levels,
+    keys_weights,
+    run_table,
+    stencil_table,
+    sum_views,
+)
 
 #: Zero pixels around each heatmap: taps of points clamped to ``[-3, W + 1.5]`` stay inside.
 PAD = 4
@@ -126,15 +133,9 @@ def _sample_shared(E, hx, hy):
     return out.reshape(B, V, P, J).transpose(2, 3)
 
 
-def sum_views(S: torch.Tensor, logfloor: float) -> torch.Tensor:
-    """Unary from samples ``(B, V, ...)``: the sum over views in view order, ``+ V log(floor)``."""
-    out = S[:, 0].clone()
-    for v in range(1, S.shape[1]):
-        out += S[:, v]
-    return out + S.shape[1] * logfloor
-
-
 def grid_points(centers: torch.Tensor, n: int, cube: float) -> torch.Tensor:
+    """Coarse bins ``(B, n^3, 3)`` around ``centers`` ``(B, 3)``, made on their device in
+    their dtype."""
     s = cube / (n - 1)
     ax = torch.arange(n, dtype=centers.dtype, device=centers.device) * s - cube / 2
     offs = torch.stack(torch.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(-1, 3)
