@@ -465,7 +465,7 @@ def jdr_breakdown(heatmaps: np.ndarray, data: RenderedPoseDataset) -> dict:
 
     Keys: ``all``, ``visible``, ``occluded`` (hidden by the body or an object),
     ``self`` (by the body), ``object`` (by an occluder); the paper's threshold of
-    half a head size (a tenth of the crop width).
+    half a head size (the head size is a tenth of the crop width).
     """
     pred = heatmap_joints(heatmaps, data.affines)
     occ = data.occlusion
