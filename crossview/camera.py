@@ -351,6 +351,29 @@ def load_rig(name: str | Path = "h36m", **kwargs) -> list[Camera]:
     return cams
 
 
+def rig_groups(cameras, n_frames: int) -> list[tuple[np.ndarray, Sequence[Camera]]]:
+    """Frames that share a rig, ``[(frame indices, cameras), ...]`` in order of appearance.
+
+    ``cameras`` is one list of :class:`Camera` for all frames, or one such list per
+    frame (Human3.6M calibrates per subject); frames whose lists hold the same camera
+    objects form one group.
+    """
+    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) or not cameras:
+        raise TypeError("cameras must be a list of Camera objects, or one such list per frame")
+    if all(isinstance(c, Camera) for c in cameras):
+        return [(np.arange(n_frames), list(cameras))]
+    if len(cameras) != n_frames:
+        raise ValueError(f"cameras holds {len(cameras)} rigs but there are {n_frames} frames; "
+                         "give one list of cameras, or one per frame")
+    groups: dict[tuple, tuple[list[int], Sequence[Camera]]] = {}
+    for f, rig in enumerate(cameras):
+        if isinstance(rig, Camera) or not isinstance(rig, Sequence) \
+                or not all(isinstance(c, Camera) for c in rig):
+            raise TypeError(f"cameras[{f}] must be a list of Camera objects")
+        groups.setdefault(tuple(map(id, rig)), ([], rig))[0].append(f)
+    return [(np.array(idx), rig) for idx, rig in groups.values()]
+
+
 _NAMED_RIGS = {"h36m": "h36m_s1_cameras.json"}
 
 

@@ -157,7 +157,8 @@ def test_h36m_command_reports_bad_inputs(h36m_file, tmp_path, capsys):
 
 
 def test_core_reads_lazy_heatmaps_in_chunks_and_per_frame_rigs(h36m_file):
-    from crossview.commands.evaluate import RenderedHeatmaps, rig_groups
+    from crossview.camera import rig_groups
+    from crossview.commands.evaluate import RenderedHeatmaps
     from crossview.datasets.h36m import load_h36m
 
     path, *_ = h36m_file

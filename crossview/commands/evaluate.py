@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..camera import rig_groups
 from ..cli import add_json_flag, emit_json, format_table
 
 METHODS = ("dlt", "robust-dlt", "psm", "rpsm")
@@ -73,31 +74,6 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
     return out
 
 
-def rig_groups(cameras, n_frames: int) -> list[tuple[np.ndarray, list]]:
-    """Frames that share a rig, ``[(frame indices, cameras), ...]``.
-
-    ``cameras`` is one list of :class:`~crossview.Camera` for all frames, or one such
-    list per frame (Human3.6M calibrates per subject); frames whose lists hold the same
-    camera objects form one group.
-    """
-    from ..camera import Camera
-
-    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) or not cameras:
-        raise TypeError("cameras must be a list of Camera objects, or one such list per frame")
-    if all(isinstance(c, Camera) for c in cameras):
-        return [(np.arange(n_frames), list(cameras))]
-    if len(cameras) != n_frames:
-        raise ValueError(f"cameras holds {len(cameras)} rigs but there are {n_frames} frames; "
-                         "give one list of cameras, or one per frame")
-    groups: dict[tuple, tuple[list[int], list]] = {}
-    for f, rig in enumerate(cameras):
-        if isinstance(rig, Camera) or not isinstance(rig, Sequence) \
-                or not all(isinstance(c, Camera) for c in rig):
-            raise TypeError(f"cameras[{f}] must be a list of Camera objects")
-        groups.setdefault(tuple(map(id, rig)), ([], list(rig)))[0].append(f)
-    return [(np.array(idx), rig) for idx, rig in groups.values()]
-
-
 def _take(heatmaps, idx: np.ndarray) -> np.ndarray:
     """Frames ``idx`` of an array or array-like (memory map, h5py dataset, lazy renderer)."""
     if len(idx) and np.array_equal(idx, np.arange(idx[0], idx[0] + len(idx))):
@@ -114,8 +90,8 @@ def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
     ``heatmaps`` ``(F, V, J, H, W)`` is an array or anything with ``shape`` and slicing
     along frames (``np.load(..., mmap_mode="r")``, an h5py dataset), read ``chunk`` frames
     at a time. ``cameras`` is one rig for all frames or one rig per frame (see
-    :func:`rig_groups`); ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``. ``joints3d``
-    ``(F, J, 3)`` is the truth; ``gt_root`` gives PSM/RPSM the true root as the grid
+    :func:`crossview.camera.rig_groups`); ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``.
+    ``joints3d`` ``(F, J, 3)`` is the truth; ``gt_root`` gives PSM/RPSM the true root as the grid
     centre; ``limb_lengths`` ``(F, J)`` (e.g. the true ones) replaces the skeleton prior.
     Other keywords go to :func:`estimate`. Returns, per method, the mean, median and
     90th percentile joint error (mm), the per-joint mean, and the time per frame spent

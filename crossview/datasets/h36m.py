@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import check_int, check_positive
-from ..camera import Camera
+from ..camera import Camera, rig_groups
 from ..heatmap import _size, crop_affine, heatmap_to_image, image_to_heatmap
 from ..skeleton import LIMB_PRIOR, SKELETON
 
@@ -196,10 +196,7 @@ class H36MFrames:
 
     def rig_groups(self) -> list[tuple[np.ndarray, list[Camera]]]:
         """Frames that share a rig: a list of ``(frame indices, cameras)``, in frame order."""
-        groups: dict[int, tuple[list[int], list[Camera]]] = {}
-        for f, rig in enumerate(self.cameras):
-            groups.setdefault(id(rig), ([], rig))[0].append(f)
-        return [(np.array(idx), rig) for idx, rig in groups.values()]
+        return rig_groups(self.cameras, self.n_frames)
 
     def render_heatmaps(self, heatmap_size: tuple[int, int] = (64, 64), sigma: float = 2.0,
                         frames=None, seed: int = 0, official: bool = False,
