@@ -139,7 +139,7 @@ def test_benchmarks_report_speed_and_accuracy():
     from crossview.bench import BenchConfig, psm, rpsm, triangulate
 
     config = BenchConfig(backends=("naive", "numpy", "numba", "torch"), repeat=1, n_bins=6,
-                         batch=2, frames=2, extra={"depth": 3})
+                         batch=2, frames=2, depth=3)
     rows = rpsm.run(config)
     assert [r["backend"] for r in rows] == ["numpy", "naive", "numba", "torch"]
     by = {r["backend"]: r for r in rows}
