@@ -85,7 +85,7 @@ def test_unary_backends_agree(clean, backend):
         got = np.array([[mod.unary_point(state, cams, 0, j, p) for p in pts] for j in range(17)])
     elif backend == "numba":                                 # the coarse grid's kernel
         U = np.empty((1, 17, len(pts)))
-        psm_numba._grid_unary(state[0], state[1], *cams, center[None], 5, 400.0, U)
+        psm_numba._grid_unary(*state[:2], *cams, center[None], 5, 400.0, U, state[2])
         got = U[0]
     else:
         got = mod.unary(state, cams, native(pts[None]))[0]

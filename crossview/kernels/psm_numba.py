@@ -132,16 +132,6 @@ def prepare(heatmaps: np.ndarray, floor: float):
     return out, math.log(floor), occupied
 
 
-def _occupancy(E: np.ndarray) -> np.ndarray:
-    """The ``occupied`` windows of :func:`prepare`, from the log-heatmaps alone."""
-    seen = (E > 0).any(-1)
-    occupied = np.zeros(seen.shape, np.bool_)
-    for b in range(E.shape[0]):
-        for v in range(E.shape[1]):
-            _windows(seen[b, v], occupied[b, v])
-    return occupied
-
-
 # ---------------------------------------------------------------------- sampling
 @njit(cache=True, inline="always")
 def _project(R, t, dist, aff, b, v, X0, X1, X2):
@@ -253,13 +243,11 @@ def _grid_unary_batch(E, occupied, logfloor, R, t, dist, aff, centers, n, cube, 
         _grid_unary_frame(E, occupied, logfloor, R, t, dist, aff, centers, b, n, cube, out)
 
 
-def _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, out, occupied=None):
+def _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, out, occupied):
     """Unary terms ``out`` ``(B, J, n^3)`` of every frame's coarse grid around ``centers``.
 
-    ``occupied`` is :func:`prepare`'s; computed from ``E`` when not given.
+    ``E`` and ``occupied`` are :func:`prepare`'s.
     """
-    if occupied is None:
-        occupied = _occupancy(E)
     args = (E, occupied, logfloor, R, t, dist, aff, centers)
     if E.shape[0] == 1:
         _grid_unary_frame(*args, 0, n, float(cube), out)
