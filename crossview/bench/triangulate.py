@@ -41,9 +41,10 @@ def run(config: BenchConfig) -> list[dict]:
             def call(x=x, w=w, fn=fn, kwargs=kwargs):
                 return fn(x, s.cameras, w, **kwargs)
 
-            out = call()
+            timing = measure(call, repeat=config.repeat,
+                             device=config.device if backend == "torch" else "cpu")
+            out = timing.output
             out = out.cpu().numpy() if torch.is_tensor(out) else out
-            timing = measure(call, repeat=config.repeat, device=config.device)
             rows.append(row("triangulate", backend, timing, B, config, method=name,
                             mpjpe_mm=mpjpe(out, gt)))
     return rows
