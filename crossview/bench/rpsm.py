@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import BenchConfig, measure, row, synchronize
+from . import BenchConfig, measure, row
 
 DESCRIPTION = "RPSM (N^3 grid + depth 2x2x2 stages), ms per frame and MPJPE (4 views, 64x64)"
 NAIVE_BINS = 4
@@ -158,7 +158,6 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
     times = {k: measure(f, repeat=config.repeat, device=dev).median / B for k, f in calls.items()}
     whole = measure(lambda: rpsm(hm, s.cameras, A, n_bins=n, depth=depth, backend=backend),
                     repeat=config.repeat, device=dev).median / B
-    synchronize(dev)
     total = sum(times.values())
     return [{"backend": backend, "batch": B, "n_bins": n, "depth": depth, "stage": k,
              "ms_per_frame": 1e3 * t, "share": t / total, "call_ms_per_frame": 1e3 * whole}
