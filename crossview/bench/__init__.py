@@ -29,12 +29,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._validate import BACKENDS
+
 
 @dataclass
 class BenchConfig:
     """Settings shared by all benchmark targets."""
 
-    backends: tuple[str, ...] = ("naive", "numpy", "numba", "torch")
+    backends: tuple[str, ...] = BACKENDS
     device: str = "cpu"               #: torch device: "cpu" or "cuda"
     batch: int = 1                    #: frames per call
     n_bins: int = 16                  #: PSM grid size N

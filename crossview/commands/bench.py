@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._validate import BACKENDS
 from ..cli import add_json_flag, emit_json, format_table
 
 #: Columns every table starts with; each target adds its own after them.
@@ -28,8 +29,8 @@ def register(sub) -> None:
                     "Targets: " + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in targets().items()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", choices=[*names, "all"], help="what to benchmark")
-    p.add_argument("--backend", nargs="+", default=["naive", "numpy", "numba", "torch"],
-                   choices=["naive", "numpy", "numba", "torch"], help="backends to run")
+    p.add_argument("--backend", nargs="+", default=list(BACKENDS), choices=BACKENDS,
+                   help="backends to run")
     p.add_argument("--device", default="cpu", help="torch device (cpu or cuda)")
     p.add_argument("--batch", type=int, default=1, help="frames per call")
     p.add_argument("--n-bins", type=int, default=16, help="PSM grid size N")
