@@ -256,23 +256,31 @@ def _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, out, occupied):
 
 
 # ---------------------------------------------------------------------- max-product
+@njit(cache=True, inline="always")
+def _reach(runs, n_runs):
+    """The largest offset ``r`` (bins, any axis) of the first ``n_runs`` runs ``(R, 4)``,
+    counting each run's last ``dz``."""
+    r = 0
+    for q in range(n_runs):
+        for a in range(3):
+            r = max(r, abs(runs[q, a]))
+        r = max(r, abs(runs[q, 2] + runs[q, 3] - 1))
+    return r
+
+
 @njit(cache=True)
 def _message(child, runs, n_runs, n, pad, table, msg):
     """``msg[k] = max over the stencil's runs of child(k + d)`` ``(n^3,)``; ``-inf`` if empty.
 
     ``pad`` and ``table`` are scratch of at least ``(n + 2 r)^3`` elements, ``r`` the
-    largest offset of the runs.
+    largest offset of the runs (:func:`_reach`).
     """
     nb = n * n * n
     for k in range(nb):
         msg[k] = -np.inf
     if n_runs == 0:
         return
-    r = 0
-    for q in range(n_runs):
-        for a in range(3):
-            r = max(r, abs(runs[q, a]))
-        r = max(r, abs(runs[q, 2] + runs[q, 3] - 1))
+    r = _reach(runs, n_runs)
     P = n + 2 * r
     PP = P * P * P
     for i in range(PP):
@@ -312,10 +320,7 @@ def _max_product_frame(U, offs3, runs, n_runs, counts, parents, b, n, penalty, b
     belief = U[b].copy()
     r = 0
     for j in range(J):
-        for q in range(n_runs[b, j]):
-            for a in range(3):
-                r = max(r, abs(runs[b, j, q, a]))
-            r = max(r, abs(runs[b, j, q, 2] + runs[b, j, q, 3] - 1))
+        r = max(r, _reach(runs[b, j], n_runs[b, j]))
     P = n + 2 * r
     pad = np.empty(P * P * P)
     table = np.empty(P * P * P)
