@@ -19,16 +19,16 @@ HIDDEN = {"target", "median_ms", "repeats", "views", "joints", "heatmap"}
 def register(sub) -> None:
     from ..bench import targets
 
-    names = list(targets())
+    found = targets()
     p = sub.add_parser(
         "bench", help="benchmark the compute backends",
         description="Time each backend on the same synthetic input, with the accuracy it "
                     "reaches. A warm-up call (Numba compilation, CUDA start-up) comes first "
                     "and is reported apart (warmup_s); then --repeat timed calls give the "
                     "median time per frame, the spread (half the range) and the best run. "
-                    "Targets: " + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in targets().items()),
+                    "Targets: " + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in found.items()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("target", choices=[*names, "all"], help="what to benchmark")
+    p.add_argument("target", choices=[*found, "all"], help="what to benchmark")
     p.add_argument("--backend", nargs="+", default=list(BACKENDS), choices=BACKENDS,
                    help="backends to run")
     p.add_argument("--device", default="cpu", help="torch device (cpu or cuda)")
@@ -63,7 +63,8 @@ def run(args) -> int:
     config = BenchConfig(backends=tuple(args.backend), device=args.device, batch=args.batch,
                          n_bins=args.n_bins, repeat=args.repeat, seed=args.seed,
                          depth=args.depth)
-    chosen = targets() if args.target == "all" else {args.target: targets()[args.target]}
+    found = targets()
+    chosen = found if args.target == "all" else {args.target: found[args.target]}
     results = {name: module.run(config) for name, module in chosen.items()}
     stages = []
     if args.profile and args.target in ("psm", "rpsm", "all"):
