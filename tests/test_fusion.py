@@ -307,9 +307,20 @@ def test_bench_fusion_reports_every_backend(capsys, monkeypatch):
     assert all(r["ms_per_frame"] > 0 and r["max_abs_diff"] < 1e-5 for r in rows)
 
 
-def test_sampler_is_shared_by_fusion_calls(small):
+def test_sampler_is_shared_by_fusion_calls(small, monkeypatch):
+    from crossview import epipolar
+
     hm, A, cams = small
-    epipolar_fusion(hm, cams, A[0], backend="numpy")
-    s = get_sampler(cams, A[0], hm.shape[-2:])
-    assert isinstance(s, EpipolarSampler)
-    assert get_sampler(cams, A[0], hm.shape[-2:]) is s
+    epipolar._CACHE.clear()
+    built = []
+    build = EpipolarSampler.build.__func__
+    monkeypatch.setattr(EpipolarSampler, "build",
+                        classmethod(lambda cls, *a, **k: built.append(a) or build(cls, *a, **k)))
+    first = epipolar_fusion(hm, cams, A[0], backend="numpy")
+    assert len(built) == 1                    # the first call traces the curves ...
+    for backend in ("numpy", "numba", "torch"):
+        again = epipolar_fusion(hm[::-1].copy(), cams, A[0], backend=backend)
+        assert np.abs(again[::-1] - first).max() < 1e-5
+    assert len(built) == 1                    # ... and later calls with that geometry reuse them
+    assert isinstance(get_sampler(cams, A[0], hm.shape[-2:]), EpipolarSampler)
+    assert len(built) == 1
