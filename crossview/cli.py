@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -56,14 +57,15 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and value != value:
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
 
 def emit_json(result: dict) -> None:
-    """Print ``result`` as indented JSON (NumPy values converted, NaN as null)."""
+    """Print ``result`` as indented JSON (NumPy values converted; NaN and infinities, which
+    JSON has no numbers for, as null)."""
     print(json.dumps(_jsonable(result), indent=2))
 
 

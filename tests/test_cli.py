@@ -3,7 +3,7 @@ import json
 import numpy as np
 
 import crossview as cv
-from crossview.cli import format_table, main
+from crossview.cli import emit_json, format_table, main
 
 
 def test_info_lists_rigs_and_backends(capsys):
@@ -36,3 +36,16 @@ def test_format_table_aligns_columns():
     text = format_table([("a", 1.5), ("bbb", 22.25)], ["name", "value"])
     lines = text.splitlines()
     assert lines[0].startswith("name") and lines[2].endswith(" 1.50") and lines[3].endswith("22.25")
+
+
+def test_json_output_is_strict_json(capsys):
+    # NaN and infinities (an MPJPE of non-finite estimates, say) have no JSON number
+    emit_json({"nan": np.float64("nan"), "inf": float("inf"), "neg": np.float32("-inf"),
+               "array": np.array([1.5, np.nan, np.inf]), "int": np.int64(3), "ok": 2.5})
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    out = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert out == {"nan": None, "inf": None, "neg": None, "array": [1.5, None, None], "int": 3,
+                   "ok": 2.5}
