@@ -291,11 +291,6 @@ def wait_until_still(figure, timeout_s: float = 10.0) -> str:
     return last
 
 
-def figure_snapshot(page, index: int) -> str:
-    """The data of the ``index``-th plotly figure on the page, as comparable JSON."""
-    return page.locator(".plotly-graph-div").nth(index).evaluate(_SNAPSHOT_JS)
-
-
 def move_slider(page, index: int, slider: int = 0) -> dict:
     """Click the rail of a figure's slider far from its active step, like a reader would.
 
