@@ -448,6 +448,11 @@ def synthesize_heatmaps(joints_hm: np.ndarray, visible: np.ndarray, size: tuple[
 
 
 # ---------------------------------------------------------------------- scene sets
+# The fields of Scenes with one entry per frame (axis 0): what subset() slices and save() writes.
+_FRAME_ARRAYS = ("joints3d", "joints2d", "occlusion", "affines", "joints_hm", "head_sizes",
+                 "limb_lengths", "subject", "activity")
+
+
 @dataclass
 class Scenes:
     """A set of synthetic multi-view frames (all arrays NumPy; units mm and pixels).
@@ -497,9 +502,7 @@ class Scenes:
     def subset(self, frames) -> Scenes:
         """The frames selected by an index array, slice or boolean mask."""
         idx = np.arange(self.n_frames)[frames]
-        pick = {k: getattr(self, k)[idx] for k in ("joints3d", "joints2d", "occlusion", "affines",
-                                                 "joints_hm", "head_sizes", "limb_lengths",
-                                                 "subject", "activity")}
+        pick = {k: getattr(self, k)[idx] for k in _FRAME_ARRAYS}
         hm = None if self.heatmaps is None else self.heatmaps[idx]
         corr = {k: v[idx] for k, v in self.corruption.items() if isinstance(v, np.ndarray)}
         corr.update({k: v for k, v in self.corruption.items() if not isinstance(v, np.ndarray)})
@@ -531,9 +534,7 @@ class Scenes:
                 "corruption": {k: v for k, v in self.corruption.items()
                                if not isinstance(v, np.ndarray)},
                 "synthetic": True}
-        arrays = {k: getattr(self, k) for k in ("joints3d", "joints2d", "occlusion", "affines",
-                                                "joints_hm", "head_sizes", "limb_lengths",
-                                                "subject")}
+        arrays = {k: getattr(self, k) for k in _FRAME_ARRAYS}
         arrays["activity"] = self.activity.astype("U16")
         if self.heatmaps is not None:
             arrays["heatmaps"] = self.heatmaps
