@@ -1,9 +1,14 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import crossview as cv
-from crossview.cli import emit_json, format_table, main
+from crossview import synth
+from crossview.cli import build_parser, command_list, emit_json, format_table, main
 
 
 def test_info_lists_rigs_and_backends(capsys):
@@ -49,3 +54,66 @@ def test_json_output_is_strict_json(capsys):
     out = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert out == {"nan": None, "inf": None, "neg": None, "array": [1.5, None, None], "int": 3,
                    "ok": 2.5}
+
+
+# ------------------------------------------------------------- a bare `python -m crossview`
+def test_no_command_lists_the_commands_one_line_each(capsys):
+    assert main([]) == 2                                   # argparse's usage status
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0].startswith("usage: python -m crossview")
+    commands = command_list(build_parser())
+    assert {name for name, _ in commands} >= {"bench", "evaluate", "info", "synth", "train"}
+    for name, text in commands:
+        mine = [line for line in lines if line.split()[:1] == [name]]
+        assert len(mine) == 1 and mine[0].split(None, 1)[1] == text, (name, mine)
+
+
+def test_no_command_from_the_shell_exits_with_the_usage_status():
+    proc = subprocess.run([sys.executable, "-m", "crossview"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert "synth " in proc.stderr and "evaluate " in proc.stderr
+    assert "the following arguments are required" not in proc.stderr
+
+
+# ------------------------------------------------------------------------- synth --out
+def _no_scenes(*args, **kwargs):
+    raise AssertionError("scenes were computed before --out was checked")
+
+
+@pytest.mark.parametrize("name", ["scenes.txt", "scenes", "scenes.NPZ"])
+def test_synth_refuses_a_name_without_npz_before_computing(tmp_path, capsys, monkeypatch, name):
+    monkeypatch.setattr(synth, "make_scenes", _no_scenes)
+    assert main(["synth", "--frames", "2", "--out", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert "--out must name a .npz file" in err and name in err
+    assert list(tmp_path.iterdir()) == []                  # nothing written, under any name
+
+
+def test_synth_refuses_a_missing_folder_before_computing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(synth, "make_scenes", _no_scenes)
+    assert main(["synth", "--out", str(tmp_path / "no" / "scenes.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["synth", "--out", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_synth_writes_exactly_the_file_named(tmp_path, capsys):
+    assert main(["synth", "--frames", "2", "--no-heatmaps", "--out",
+                 str(tmp_path / "s.npz")]) == 0
+    assert "s.npz" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def test_synth_leaves_no_file_when_writing_fails(tmp_path, capsys, monkeypatch):
+    def fail_halfway(self, path):
+        Path(path).write_bytes(b"PK\x03\x04 half an archive")
+        raise ValueError("the disk is full")
+
+    monkeypatch.setattr(synth.Scenes, "save", fail_halfway)
+    assert main(["synth", "--frames", "2", "--no-heatmaps", "--out",
+                 str(tmp_path / "s.npz")]) == 2
+    assert "the disk is full" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
