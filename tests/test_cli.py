@@ -117,3 +117,62 @@ def test_synth_leaves_no_file_when_writing_fails(tmp_path, capsys, monkeypatch):
                  str(tmp_path / "s.npz")]) == 2
     assert "the disk is full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------ train options
+def _no_training(*args, **kwargs):
+    raise AssertionError("training started with options that should have been refused")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["--fusion-epochs", "0"], "--fusion-epochs must be >= 1"),
+    (["--frames", "0"], "--frames must be >= 1"),
+    (["--val-frames", "1"], "--val-frames must be >= 2"),
+    (["--eval-frames", "0"], "--eval-frames must be >= 2"),
+    (["--scene-sets", "0"], "--scene-sets must be >= 1"),
+    (["--batch-frames", "-3"], "--batch-frames must be >= 1"),
+    (["--frames", "8", "--batch-frames", "16"], "--batch-frames must be at most --frames (8)"),
+    (["--frames", "4", "--scene-sets", "8"], "--scene-sets must be at most --frames (4)"),
+    (["--lr", "0"], "--lr must be a finite positive number"),
+    (["--lr", "nan"], "--lr must be a finite positive number"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--device", "gpu0"], "--device must be a torch device"),
+    (["--out", "no/such/folder/w.pt"], "does not exist"),
+    (["--compare", "no-such-weights.pt"], "--compare 'no-such-weights.pt': no such file"),
+])
+def test_train_refuses_settings_that_cannot_train(tmp_path, capsys, monkeypatch, options,
+                                                  message):
+    from crossview import nets
+
+    monkeypatch.setattr(nets, "train_pose2d", _no_training)
+    monkeypatch.setattr(nets, "make_dataset", _no_training)
+    monkeypatch.chdir(tmp_path)
+    out = [] if "--out" in options else ["--out", "w.pt"]
+    assert main(["train", *out, *options, "--no-progress"]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []                  # no weights written
+
+
+def test_train_checks_every_numeric_option():
+    from crossview.commands.train import OPTIONS
+
+    parser = build_parser()
+    train = next(a for a in parser._actions if a.dest == "command").choices["train"]
+    numeric = {a.option_strings[0] for a in train._actions if a.type in (int, float)}
+    assert numeric == set(OPTIONS.values()) | {"--threads"}
+
+
+def test_train_config_refuses_an_untrainable_recipe():
+    from crossview.train_config import TrainConfig
+
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="batch_frames must be at most train_frames"):
+        TrainConfig(train_frames=4, batch_frames=16, scene_sets=2)
+    with pytest.raises(TypeError, match="fusion_epochs must be an integer"):
+        TrainConfig(fusion_epochs=2.5)
+    with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
+        TrainConfig(weight_decay=-1e-4)
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()

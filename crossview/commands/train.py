@@ -16,6 +16,12 @@ from ..cli import add_json_flag, emit_json, format_table
 #: other CPUs.
 JDR_TOLERANCE = 3.0
 
+#: The option that sets each field of :class:`crossview.train_config.TrainConfig`.
+OPTIONS = {"train_frames": "--frames", "val_frames": "--val-frames",
+           "eval_frames": "--eval-frames", "scene_sets": "--scene-sets", "epochs": "--epochs",
+           "fusion_epochs": "--fusion-epochs", "batch_frames": "--batch-frames", "lr": "--lr",
+           "seed": "--seed"}
+
 
 def register(sub) -> None:
     from ..train_config import TrainConfig
@@ -58,18 +64,63 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _file_option(option: str, value: str | None, must_exist: bool = False) -> None:
+    """A file option names a file (not a folder) in a folder that exists; ``must_exist``:
+    the file itself too."""
+    if value is None:
+        return
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError(f"{option} {value!r} is a folder; name a file")
+    if must_exist and not path.is_file():
+        raise ValueError(f"{option} {value!r}: no such file")
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {value!r}: the folder {str(path.parent)!r} does not exist")
+
+
+def check_args(args) -> dict:
+    """Refuse, before anything is rendered or trained, options that cannot give a trained
+    network or could not be written; returns the settings of :class:`TrainConfig`."""
+    from ..train_config import check_settings
+
+    settings = {field: getattr(args, option[2:].replace("-", "_"))
+                for field, option in OPTIONS.items()}
+    check_settings(settings, OPTIONS)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    _file_option("--out", args.out)
+    _file_option("--checkpoint", args.checkpoint)
+    _file_option("--compare", args.compare, must_exist=True)
+    return settings
+
+
+def _device(name: str | None) -> str:
+    """The torch device to train on: ``name``, checked, or CUDA when present."""
+    import torch
+
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"--device must be a torch device such as cpu or cuda, got {name!r} "
+                         f"({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name!r}: torch finds no CUDA device here")
+    return name
+
+
 def run(args) -> int:
+    values = check_args(args)
+
     import torch
 
     from ..nets import PRETRAINED, TrainConfig, jdr_table_rows, load_pose2d, train_pose2d
 
+    device = _device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    config = TrainConfig(train_frames=args.frames, scene_sets=args.scene_sets,
-                         val_frames=args.val_frames, eval_frames=args.eval_frames,
-                         epochs=args.epochs, fusion_epochs=args.fusion_epochs,
-                         batch_frames=args.batch_frames, lr=args.lr, seed=args.seed)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    config = TrainConfig(**values)
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     settings = {**config.to_dict(), "device": device, "threads": torch.get_num_threads(),
                 "out": args.out}
