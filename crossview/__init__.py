@@ -25,10 +25,11 @@ from .heatmap import (
     invert_affine,
     render_heatmaps,
 )
+from .limbs import estimate_limb_lengths
 from .metrics import jdr, mpjpe
 from .psm import psm
 from .rpsm import rpsm
-from .skeleton import LIMB_PRIOR, SKELETON
+from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 from .synth import Scenes, make_scenes
 from .triangulate import triangulate, triangulate_robust
 
@@ -45,7 +46,7 @@ _LAZY = {
 
 _SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
                "triangulate", "psm", "rpsm", "kernels", "nets", "render", "datasets", "bench",
-               "cli"}
+               "cli", "people", "limbs"}
 
 
 def __getattr__(name: str):
@@ -62,7 +63,8 @@ def __dir__():
 
 
 __all__ = [
-    "Camera", "load_rig", "ring_rig", "list_rigs", "SKELETON", "LIMB_PRIOR", "Scenes",
+    "Camera", "load_rig", "ring_rig", "list_rigs", "SKELETON", "LIMB_PRIOR", "LimbLengthPrior",
+    "estimate_limb_lengths", "Scenes",
     "make_scenes", "render_heatmaps", "crop_affine", "bounding_box", "apply_affine",
     "invert_affine", "image_to_heatmap", "heatmap_to_image", "find_peaks", "mpjpe", "jdr",
     "triangulate", "triangulate_robust", "psm", "rpsm",

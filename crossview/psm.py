@@ -35,7 +35,7 @@ from ._validate import as_float_array, check_affines, check_backend, check_int, 
 from .camera import Camera
 from .kernels import get_kernel_module
 from .kernels.psm_common import limb_stencil, penalty
-from .skeleton import LIMB_PRIOR, SKELETON
+from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 
 #: Heatmap values below this count as this much evidence (see :func:`psm`).
 DEFAULT_FLOOR = 1e-3
@@ -136,8 +136,9 @@ def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> 
     elif A.shape != (B, V, 2, 3):
         raise ValueError(f"affines must have shape ({V}, 2, 3) or ({B}, {V}, 2, 3) to match "
                          f"heatmaps, got shape {A.shape}")
-    if limb_lengths is None:
-        lengths = np.broadcast_to(LIMB_PRIOR.mean, (B, J)).copy()
+    if limb_lengths is None or isinstance(limb_lengths, LimbLengthPrior):
+        prior = LIMB_PRIOR if limb_lengths is None else limb_lengths
+        lengths = np.broadcast_to(prior.mean, (B, J)).copy()
     else:
         lengths = to_numpy(as_float_array(limb_lengths, "limb_lengths", trailing=(J,)))
         if lengths.shape == (J,):
@@ -219,8 +220,9 @@ def from_backend(x, problem: Problem):
 
 
 def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, center: ArrayLike,
-        limb_lengths: ArrayLike | None, n_bins: int = 16, cube_size: float = 2000.0,
-        tolerance: float = 150.0, backend: str = "numpy", *, floor: float = DEFAULT_FLOOR):
+        limb_lengths: ArrayLike | LimbLengthPrior | None, n_bins: int = 16,
+        cube_size: float = 2000.0, tolerance: float = 150.0, backend: str = "numpy", *,
+        floor: float = DEFAULT_FLOOR):
     """Pose ``(J, 3)`` (mm) maximising the pictorial structure model on an ``n_bins^3`` grid.
 
     Parameters
@@ -229,7 +231,8 @@ def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, cent
     cameras : the ``V`` cameras.
     affines : ``(V, 2, 3)`` image px -> heatmap px, shared by all frames, or ``(B, V, 2, 3)``.
     center : ``(3,)`` or ``(B, 3)`` mm, the middle of the cube (usually the triangulated root).
-    limb_lengths : ``(J,)`` or ``(B, J)`` expected limb lengths (mm), or ``None`` for the
+    limb_lengths : ``(J,)`` or ``(B, J)`` expected limb lengths (mm), a
+        :class:`~crossview.skeleton.LimbLengthPrior` (its means), or ``None`` for the
         skeleton prior's means.
     n_bins : bins per axis ``N >= 2``; the spacing is ``cube_size / (N - 1)``.
     cube_size : edge of the cube (mm).

@@ -23,13 +23,16 @@ The pairwise term of a stage is computed on the fly from the corners' distances.
 Its window shrinks with the grid: two corners can be up to ``sqrt(3) size`` closer
 or farther apart than the points they stand for, so limb ``j`` is plausible when
 ``|distance - L_j| <= min(tolerance, margin_j + sqrt(3) size)``. The ``margin``
-is how far the true limb may be from the expected length ``L_j``: three standard
-deviations of the skeleton prior when the lengths come from it, zero when they are
-given. Early stages are as loose as the paper's; late ones hold the limbs to what
-the prior allows, which pulls noisy joints back onto a plausible skeleton. A limb
-outside its window costs :data:`~crossview.kernels.psm_common.EXCESS_COST` per mm
-(the paper's term is binary at every stage; a graded cost still ranks poses whose
-limbs cannot all fit the small grid). Chapter 7 of the book measures what the
+is how far the true limb may be from the expected length ``L_j``:
+:data:`PRIOR_MARGIN_STD` standard deviations of the prior when the lengths come from
+one (the skeleton's default prior, a prior fitted to training poses, or lengths
+estimated from the heatmaps of a sequence, :func:`crossview.estimate_limb_lengths`),
+zero when they are given as numbers. Early stages are as loose as the paper's; late
+ones hold the limbs to what the prior allows, which pulls noisy joints back onto a
+plausible skeleton. A limb outside its window costs
+:data:`~crossview.kernels.psm_common.EXCESS_COST` per mm (the paper's term is binary
+at every stage; a graded cost still ranks poses whose limbs cannot all fit the small
+grid). Chapter 7 of the book measures what the
 shrinking windows gain.
 """
 
@@ -46,11 +49,15 @@ from .camera import Camera
 from .heatmap import find_peaks, heatmap_to_image
 from .kernels.psm_common import EXCESS_COST, REFINE_BINS, penalty
 from .psm import DEFAULT_FLOOR, Problem, check_center, from_backend, prepare_inputs, to_backend
-from .skeleton import LIMB_PRIOR, SKELETON
+from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 from .triangulate import triangulate_robust
 
-#: Standard deviations of the limb-length prior that the late stages allow.
-PRIOR_MARGIN_STD = 3.0
+#: Standard deviations of the limb-length prior that the late stages allow. Chosen by
+#: measurement on synthetic people the prior did not generate (chapter 7): with 7, a
+#: person with Human3.6M-like joint placement (shoulders about 6 prior standard
+#: deviations off) costs well under 1 mm on clean heatmaps, where 3 cost 9 mm, and
+#: noisy heatmaps of such people are estimated as well as with 3.
+PRIOR_MARGIN_STD = 7.0
 
 
 def stage_sizes(n_bins: int, depth: int, cube_size: float) -> np.ndarray:
@@ -116,7 +123,8 @@ def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
 
 
 def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
-         center: ArrayLike | None = None, limb_lengths: ArrayLike | None = None,
+         center: ArrayLike | None = None,
+         limb_lengths: ArrayLike | LimbLengthPrior | None = None,
          n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0, tolerance: float = 150.0,
          backend: str = "numpy", *, floor: float = DEFAULT_FLOOR,
          length_margin: ArrayLike | float | None = None, return_stages: bool = False,
@@ -130,7 +138,10 @@ def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
     affines : ``(V, 2, 3)`` image px -> heatmap px shared by all frames, or ``(B, V, 2, 3)``.
     center : ``(3,)`` or ``(B, 3)`` middle of the first grid (mm); ``None`` triangulates
         the root robustly from its heatmap peaks.
-    limb_lengths : ``(J,)`` or ``(B, J)`` mm, or ``None`` for the skeleton prior's means.
+    limb_lengths : ``(J,)`` or ``(B, J)`` mm; or a :class:`~crossview.skeleton.LimbLengthPrior`
+        (a fitted one, or :func:`crossview.estimate_limb_lengths`' estimate), whose means
+        are the lengths and whose spreads set the late stages' margin; ``None`` for the
+        skeleton's default prior :data:`crossview.LIMB_PRIOR`.
     n_bins : bins per axis of the first grid (``N >= 2``).
     depth : refinement stages after the first (``>= 0``; 0 is plain PSM).
     cube_size : edge of the first grid's cube (mm).
@@ -138,7 +149,8 @@ def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
     backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"`` or ``"torch"``.
     floor : heatmap values are clipped from below at this before the logarithm.
     length_margin : how far (mm) true limbs may be from ``limb_lengths``, scalar or ``(J,)``;
-        default three prior standard deviations for prior lengths, 0 for given ones.
+        default :data:`PRIOR_MARGIN_STD` standard deviations of a prior, 0 for lengths
+        given as numbers.
     return_stages : also return every stage's estimate, ``(depth + 1, J, 3)``
         (``(B, depth + 1, J, 3)`` batched), stage 0 being the coarse PSM.
     refine_bins : candidate points per axis in each refinement stage: ``2``, the paper's
@@ -166,7 +178,9 @@ def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
                          f"axis in a refinement stage), got {refine_bins}")
     V, J = problem.shape[1:3]
     if length_margin is None:
-        margin = PRIOR_MARGIN_STD * LIMB_PRIOR.std if limb_lengths is None else np.zeros(J)
+        prior = LIMB_PRIOR if limb_lengths is None else limb_lengths
+        margin = (PRIOR_MARGIN_STD * prior.std if isinstance(prior, LimbLengthPrior)
+                  else np.zeros(J))
     else:
         margin = to_numpy(as_float_array(length_margin, "length_margin"))
         if margin.shape not in ((), (J,)) or (margin < 0).any():

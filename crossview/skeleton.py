@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._array import ArrayLike, xp
+from ._array import ArrayLike, to_numpy, xp
 from ._validate import as_float_array
 
 
@@ -106,28 +106,123 @@ STATURE_STD_MM = 70.0
 PROPORTION_CV = 0.04
 
 
-@dataclass(frozen=True)
+#: Scale factor from the median absolute deviation to the standard deviation of a
+#: normal distribution (1 / Phi^-1(3/4)).
+MAD_TO_STD = 1.482602218505602
+
+
+@dataclass(frozen=True, eq=False)
 class LimbLengthPrior:
     """Mean and spread (mm) of each limb length, ``(J,)`` each, entry 0 unused.
 
-    People differ in stature and, less, in proportions: a person's limb ``j`` is
-    ``ratio_j * H * (1 + PROPORTION_CV * e_j)`` with ``H ~ N(STATURE_MEAN_MM,
-    STATURE_STD_MM)`` and ``e_j ~ N(0, 1)`` shared by the left and right limb.
+    :data:`LIMB_PRIOR` is built from anthropometric segment ratios (see
+    :data:`STATURE_RATIOS`); :meth:`fit` builds one from poses, such as a data set's
+    training split. :func:`crossview.rpsm` and :func:`crossview.psm` take either as
+    ``limb_lengths``: the means are the expected lengths, and RPSM's late stages let a
+    limb be ``PRIOR_MARGIN_STD`` standard deviations off them.
     """
 
     mean: np.ndarray
     std: np.ndarray
+    source: str = "anthropometric ratios (Drillis and Contini, via Winter 2009)"
+    n_poses: int = 0          #: how many poses a fitted prior was estimated from
+
+    def __post_init__(self):
+        J = SKELETON.n_joints
+        for name in ("mean", "std"):
+            v = np.array(getattr(self, name), dtype=np.float64)
+            if v.shape != (J,) or not np.isfinite(v).all():
+                raise ValueError(f"LimbLengthPrior.{name} must be {J} finite numbers (mm), got "
+                                 f"shape {v.shape}")
+            v[0] = 0.0
+            v.flags.writeable = False
+            object.__setattr__(self, name, v)
+        if (self.mean[1:] <= 0).any() or (self.std[1:] < 0).any():
+            raise ValueError("LimbLengthPrior needs positive means and non-negative spreads")
+
+    def __repr__(self) -> str:
+        poses = f", n_poses={self.n_poses}" if self.n_poses else ""
+        return f"LimbLengthPrior(source={self.source!r}{poses})"
+
+    @classmethod
+    def fit(cls, joints3d: ArrayLike, *, min_std: float = 1.0,
+            source: str = "fitted to poses") -> LimbLengthPrior:
+        """A prior fitted to poses ``(..., J, 3)`` (mm), robust to outliers.
+
+        Each limb's expected length is the median of its lengths over the poses, and
+        its spread the median absolute deviation scaled to a standard deviation
+        (:data:`MAD_TO_STD`), so that a minority of wrong joints (swapped labels,
+        failed triangulations) moves neither. Poses with a non-finite joint are left
+        out of the limbs that joint belongs to. ``min_std`` (mm) bounds the spread from
+        below: poses of one person (or of a universal skeleton) have no spread at all.
+        This is what the paper's code does with its training split, which builds the
+        pairwise terms from limb lengths seen in training (``pairwise.pkl``).
+        """
+        X = to_numpy(as_float_array(joints3d, "joints3d", trailing=(SKELETON.n_joints, 3),
+                                    finite=False))
+        X = X.reshape(-1, SKELETON.n_joints, 3)
+        min_std = float(min_std)
+        if not min_std >= 0:
+            raise ValueError(f"min_std must be a non-negative number (mm), got {min_std!r}")
+        parents = [max(p, 0) for p in SKELETON.parents]
+        lengths = np.linalg.norm(X - X[:, parents], axis=-1)       # (N, J), NaN where unknown
+        counts = np.isfinite(lengths).sum(0)
+        if (counts[1:] < 2).any():
+            j = int(np.flatnonzero(counts[1:] < 2)[0]) + 1
+            raise ValueError(f"joints3d: fitting a prior needs at least 2 poses in which both "
+                             f"ends of each limb are finite; limb {SKELETON.names[j]!r} has "
+                             f"{counts[j]}")
+        mean = np.nanmedian(lengths, axis=0)
+        std = MAD_TO_STD * np.nanmedian(np.abs(lengths - mean), axis=0)
+        mean[0] = std[0] = 0.0
+        return cls(mean=mean, std=np.maximum(std, min_std), source=source, n_poses=len(X))
 
     def sample(self, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
-        """Draw limb lengths of ``n`` people, ``(n, J)`` (or ``(J,)`` when ``n`` is None)."""
+        """Draw limb lengths ``(n, J)`` (or ``(J,)`` when ``n`` is None) from independent
+        normals, the left and right limb of a person drawn together."""
         size = 1 if n is None else int(n)
-        stature = rng.normal(STATURE_MEAN_MM, STATURE_STD_MM, size=(size, 1))
         noise = rng.normal(0.0, 1.0, size=(size, SKELETON.n_joints))
         for left, right in LEFT_RIGHT_PAIRS:
             noise[:, left] = noise[:, right]
-        lengths = STATURE_RATIOS * stature * (1.0 + PROPORTION_CV * noise)
+        lengths = np.maximum(self.mean + self.std * noise, 0.0)
         lengths[:, 0] = 0.0
         return lengths[0] if n is None else lengths
+
+    def to_dict(self) -> dict:
+        """Plain lists, for JSON: ``{"mean": [...], "std": [...], "source": str, ...}``."""
+        return {"joints": list(SKELETON.names), "mean": self.mean.tolist(),
+                "std": self.std.tolist(), "source": self.source, "n_poses": self.n_poses}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LimbLengthPrior:
+        """The inverse of :meth:`to_dict`."""
+        if list(d.get("joints", SKELETON.names)) != list(SKELETON.names):
+            raise ValueError("a limb-length prior must list the joints in the skeleton's order "
+                             f"{SKELETON.names}")
+        return cls(mean=np.asarray(d["mean"], float), std=np.asarray(d["std"], float),
+                   source=str(d.get("source", "from a file")), n_poses=int(d.get("n_poses", 0)))
+
+
+def sample_stature_model(rng: np.random.Generator, n: int | None = None,
+                         ratios: np.ndarray | None = None, stature_mean: float = STATURE_MEAN_MM,
+                         stature_std: float = STATURE_STD_MM,
+                         proportion_cv: float = PROPORTION_CV) -> np.ndarray:
+    """Limb lengths ``(n, J)`` (or ``(J,)``) of people drawn from the stature model.
+
+    A person's limb ``j`` is ``ratio_j * H * (1 + proportion_cv * e_j)`` with stature
+    ``H ~ N(stature_mean, stature_std)`` and ``e_j ~ N(0, 1)`` shared by the left and
+    right limb; ``ratios`` default to :data:`STATURE_RATIOS`. With the defaults these
+    are the people :data:`LIMB_PRIOR` describes.
+    """
+    ratios = STATURE_RATIOS if ratios is None else np.asarray(ratios, dtype=np.float64)
+    size = 1 if n is None else int(n)
+    stature = rng.normal(stature_mean, stature_std, size=(size, 1))
+    noise = rng.normal(0.0, 1.0, size=(size, SKELETON.n_joints))
+    for left, right in LEFT_RIGHT_PAIRS:
+        noise[:, left] = noise[:, right]
+    lengths = ratios * stature * (1.0 + proportion_cv * noise)
+    lengths[:, 0] = 0.0
+    return lengths[0] if n is None else lengths
 
 
 def _prior() -> LimbLengthPrior:

@@ -1,8 +1,10 @@
+import json
+
 import numpy as np
 import pytest
 
 import crossview as cv
-from crossview.skeleton import LEFT_RIGHT_PAIRS, LIMB_PRIOR, Skeleton
+from crossview.skeleton import LEFT_RIGHT_PAIRS, LIMB_PRIOR, LimbLengthPrior, Skeleton
 
 
 def test_joint_order_matches_design():
@@ -53,3 +55,67 @@ def test_prior_is_positive_symmetric_and_sampled_consistently(rng):
     assert np.allclose(samples.std(0)[1:], LIMB_PRIOR.std[1:], rtol=0.05)
     for left, right in LEFT_RIGHT_PAIRS:
         assert np.array_equal(samples[:, left], samples[:, right])
+
+
+def _poses_with_lengths(lengths, rng, n):
+    """Poses (n, J, 3) with the given limb lengths (J,) and random limb directions: a
+    generator that shares nothing with the prior's stature model."""
+    X = np.zeros((n, 17, 3))
+    for j, p in enumerate(cv.SKELETON.parents):
+        if p >= 0:
+            d = rng.normal(size=(n, 3))
+            X[:, j] = X[:, p] + d / np.linalg.norm(d, axis=-1, keepdims=True) * lengths[j]
+    return X
+
+
+def test_fitted_prior_recovers_lengths_and_spread(rng):
+    people = 200 + 400 * rng.uniform(size=(2000, 17))            # uniform, not normal
+    X = np.concatenate([_poses_with_lengths(ll, rng, 1) for ll in people])
+    prior = LimbLengthPrior.fit(X)
+    assert prior.n_poses == 2000 and prior.mean[0] == prior.std[0] == 0
+    # median and MAD-based spread of a uniform(200, 600): 400 and 1.4826 * 100
+    assert np.allclose(prior.mean[1:], 400, atol=20)      # 4.5 mm standard error
+    assert np.allclose(prior.std[1:], 148.3, rtol=0.1)
+
+
+def test_fitted_prior_ignores_outliers_and_missing_joints(rng):
+    truth = LIMB_PRIOR.mean * 0.9
+    X = _poses_with_lengths(truth, rng, 200)
+    bad = rng.choice(200, 30, replace=False)
+    X[bad, 13] += rng.normal(0, 500, size=(30, 3))             # 15% wild wrists
+    X[:40, 5] = np.nan                                            # a knee lost in 20%
+    prior = LimbLengthPrior.fit(X, min_std=0.5)
+    assert np.allclose(prior.mean, truth, atol=1e-6)
+    assert np.all(prior.std[1:] == 0.5)                           # one person: no spread
+
+
+def test_fitted_prior_is_accepted_by_psm_and_rpsm(scenes_small):
+    s = scenes_small
+    prior = LimbLengthPrior.fit(s.joints3d)
+    a = cv.rpsm(s.heatmaps[:2], s.cameras, s.affines[:2], limb_lengths=prior)
+    b = cv.rpsm(s.heatmaps[:2], s.cameras, s.affines[:2], limb_lengths=prior.mean,
+                length_margin=7.0 * prior.std)
+    assert np.array_equal(a, b)
+    c = cv.psm(s.heatmaps[:2], s.cameras, s.affines[:2], s.joints3d[:2, 0], prior)
+    assert np.array_equal(c, cv.psm(s.heatmaps[:2], s.cameras, s.affines[:2], s.joints3d[:2, 0],
+                                    prior.mean))
+
+
+def test_prior_round_trips_through_a_dict():
+    prior = LimbLengthPrior.fit(cv.make_scenes(5, seed=1, heatmaps=False).joints3d)
+    back = LimbLengthPrior.from_dict(json.loads(json.dumps(prior.to_dict())))
+    assert np.array_equal(back.mean, prior.mean) and np.array_equal(back.std, prior.std)
+    assert back.n_poses == 5 and "fitted" in repr(back)
+
+
+def test_bad_priors_are_refused():
+    with pytest.raises(ValueError, match="at least 2 poses"):
+        LimbLengthPrior.fit(np.zeros((1, 17, 3)))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 17, 3\)"):
+        LimbLengthPrior.fit(np.zeros((4, 16, 3)))
+    with pytest.raises(ValueError, match="17 finite numbers"):
+        LimbLengthPrior(mean=np.ones(16), std=np.ones(16))
+    with pytest.raises(ValueError, match="positive means"):
+        LimbLengthPrior(mean=-np.ones(17), std=np.ones(17))
+    with pytest.raises(ValueError, match="skeleton's order"):
+        LimbLengthPrior.from_dict({"joints": ["a"], "mean": [1.0], "std": [1.0]})
