@@ -12,6 +12,7 @@ The single entry point for most readers is :func:`make_scenes`.
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -545,10 +546,12 @@ class Scenes:
 
     @classmethod
     def load(cls, path: str | Path) -> Scenes:
-        """Read a file written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            arrays = {k: z[k] for k in z.files if k != "meta"}
+        """Read a file written by :meth:`save` (``python -m crossview synth``).
+
+        Any other file is refused with a ``ValueError`` that says what it holds instead
+        (an empty file, text, a pickle, a ``.npy`` array, an archive of other arrays...).
+        """
+        meta, arrays = _read_scenes_archive(Path(path))
         cams = [Camera.from_dict(d, name=n) for n, d in meta["cameras"].items()]
         corr = dict(meta.get("corruption", {}))
         corr.update({k[len("corruption_"):]: arrays.pop(k) for k in list(arrays)
@@ -558,6 +561,69 @@ class Scenes:
         return cls(cameras=cams, heatmap_size=tuple(meta["heatmap_size"]), sigma=meta["sigma"],
                    seed=meta["seed"], occluders=occ, corruption=corr,
                    heatmaps=arrays.pop("heatmaps", None), **arrays)
+
+
+#: What :meth:`Scenes.save` writes besides the per-frame arrays.
+_META_KEYS = ("cameras", "heatmap_size", "sigma", "seed", "occluders")
+
+
+def _read_scenes_archive(path: Path) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of a file written by :meth:`Scenes.save`; a ``ValueError`` that
+    says what the file holds instead for any other file (missing files raise
+    ``FileNotFoundError`` as usual)."""
+    def refuse(found: str) -> ValueError:
+        return ValueError(f"{path} is not a scenes file written by 'python -m crossview "
+                          f"synth': it is {found}")
+
+    if path.is_dir():
+        raise refuse("a folder")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise refuse(_file_kind(path)) from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise refuse(f"a NumPy .npy array of shape {z.shape} and dtype {z.dtype}")
+    with z:
+        missing = [k for k in ("meta", *_FRAME_ARRAYS) if k not in z.files]
+        if missing:
+            held = ", ".join(z.files[:6]) + (", ..." if len(z.files) > 6 else "")
+            lacks = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more of the arrays "
+                                              "a scenes file holds" if len(missing) > 3 else "")
+            raise refuse(f"an archive holding {held or 'nothing'}, without {lacks}")
+        try:
+            meta = json.loads(str(z["meta"]))
+        except ValueError:
+            meta = None
+        if not isinstance(meta, dict) or not all(k in meta for k in _META_KEYS):
+            raise refuse("a .npz archive whose 'meta' entry is not the JSON settings that "
+                         f"Scenes.save writes (keys {', '.join(_META_KEYS)})")
+        arrays = {k: z[k] for k in z.files if k != "meta"}
+    return meta, arrays
+
+
+def _file_kind(path: Path) -> str:
+    """What a file that NumPy cannot open holds, in a few words (for error messages)."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a NumPy .npy array of Python objects"
+    if head.startswith(b"PK"):
+        return "a zip archive that NumPy cannot read"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return f"a Python pickle (protocol {head[1]})"
+    try:
+        # incremental: the 256 bytes may end inside a character
+        text = codecs.getincrementaldecoder("utf-8")().decode(head)
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        return f"binary data starting with the bytes {head[:8].hex(' ')}"
+    first = text.strip().splitlines()[0][:60] if text.strip() else ""
+    return f"a text file starting {first!r}"
 
 
 def _child_seed(seed: int | None, k: int) -> np.random.SeedSequence:

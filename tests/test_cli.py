@@ -176,3 +176,45 @@ def test_train_config_refuses_an_untrainable_recipe():
     with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
         TrainConfig(weight_decay=-1e-4)
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+
+
+# ------------------------------------------------------------ evaluate --scenes NOT-SCENES
+def _write_pickle(path):
+    import pickle
+
+    path.write_bytes(pickle.dumps({"joints3d": [1, 2, 3]}, protocol=4))
+
+
+NOT_SCENES = {
+    "empty.npz": (lambda p: p.write_bytes(b""), "an empty file"),
+    "notes.txt": (lambda p: p.write_text("frame,x,y\n0,1,2\n"), "a text file starting 'frame,x,y'"),
+    "poses.pkl": (_write_pickle, "a Python pickle (protocol 4)"),
+    "heatmaps.npy": (lambda p: np.save(p, np.zeros((2, 4, 17, 8, 8), np.float32)),
+                     "a NumPy .npy array of shape (2, 4, 17, 8, 8) and dtype float32"),
+    "other.npz": (lambda p: np.savez(p, heatmaps=np.zeros(3)),
+                  "an archive holding heatmaps, without meta, joints3d, joints2d and 7 more"),
+    "noise.bin": (lambda p: p.write_bytes(bytes(range(64))),
+                  "binary data starting with the bytes 00 01 02"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_SCENES)
+def test_evaluate_says_a_file_is_not_a_scenes_file(tmp_path, capsys, name):
+    write, found = NOT_SCENES[name]
+    path = tmp_path / name
+    write(path)
+    assert main(["evaluate", "--scenes", str(path), "--method", "dlt", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"--scenes {path} is not a scenes file written by 'python -m crossview synth'" in err
+    assert f"it is {found}" in err
+    assert "allow_pickle" not in err
+    with pytest.raises(ValueError, match="is not a scenes file"):
+        cv.Scenes.load(path)
+
+
+def test_a_scenes_file_still_loads(tmp_path):
+    s = cv.make_scenes(2, seed=3)
+    back = cv.Scenes.load(s.save(tmp_path / "s.npz"))
+    assert np.array_equal(back.heatmaps, s.heatmaps) and np.array_equal(back.joints3d, s.joints3d)
+    with pytest.raises(FileNotFoundError):
+        cv.Scenes.load(tmp_path / "missing.npz")

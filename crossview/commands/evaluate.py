@@ -219,9 +219,13 @@ def _scenes(args):
     from ..synth import Scenes, make_scenes
 
     if args.scenes:
-        s = Scenes.load(args.scenes)
+        try:
+            s = Scenes.load(args.scenes)
+        except ValueError as exc:           # Scenes.load says what the file is instead
+            raise ValueError(f"--scenes {exc}") from None
         if s.heatmaps is None:
-            raise ValueError(f"{args.scenes} holds no heatmaps (written with --no-heatmaps)")
+            raise ValueError(f"--scenes {args.scenes} holds no heatmaps (written with "
+                             "--no-heatmaps)")
         return s, {"source": str(args.scenes), "synthetic": True, **{
             k: v for k, v in s.corruption.items() if not isinstance(v, np.ndarray)}}
     subjects = args.subjects or ["1"]
