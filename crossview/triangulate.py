@@ -13,12 +13,25 @@ scoring each pair's point by its reprojection error in all views (a truncated
 quadratic, as in MSAC), and refitting on the views that agree.
 
 Pixels are *distorted* (as a camera sees them): both functions undistort first.
+
+Missing views. A NaN pixel (``u`` or ``v``) means "this view did not see the joint",
+as in other multi-view libraries: the view gets weight 0 for that joint, and so does a
+pixel that the lens model cannot undistort (NaN). A joint seen by fewer than two views
+is undetermined and comes back as NaN; infinite pixels are an error.
+
+Points behind a camera. The DLT solves for a point on every ray's *line*, so a false
+pixel can put the answer behind a camera that saw it, which no real joint can be.
+Such points are returned as the DLT found them, with a ``RuntimeWarning``; pass
+``return_info=True`` to get a :class:`TriangulationInfo` with the ``behind`` and
+``valid`` masks instead of the warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from itertools import combinations
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,10 +67,14 @@ def _half(points) -> bool:
 
 
 def _inputs(points, cameras, weights):
-    points = as_float_array(points, "points", trailing=(None, None, 2))
+    """Validated ``(points, cameras, weights)``; NaN pixels stay NaN (missing views)."""
+    points = as_float_array(points, "points", trailing=(None, None, 2), finite=False)
     if points.ndim not in (3, 4):
         raise ValueError("points must have shape (V, J, 2) or (B, V, J, 2), got shape "
                          f"{tuple(points.shape)}")
+    if bool(xp(points).isinf(points).any()):
+        raise ValueError("points must be finite pixels, or NaN where a view did not see the "
+                         "joint, but it contains infinite values")
     cameras = _check_cameras(cameras, points.shape[-3])
     if weights is None:
         weights = xp(points).ones_like(points[..., 0])
@@ -71,19 +88,31 @@ def _inputs(points, cameras, weights):
     return points, cameras, weights
 
 
-def _normalized(points, cameras):
+def _normalized(points, cameras, weights):
     """Distorted pixels ``(..., V, J, 2)`` -> ideal normalised coordinates ``K^-1 x``.
 
     All views are undistorted together (one Newton iteration loop, with each view's
-    coefficients broadcast), which is what makes small batches cheap.
+    coefficients broadcast), which is what makes small batches cheap. Returns the
+    coordinates and ``weights`` with 0 for missing views: NaN pixels, and pixels the
+    lens model cannot undistort. Their coordinates are set to 0 (the principal point),
+    since a NaN anywhere in a DLT matrix would spoil its SVD even at weight 0.
     """
+    m = xp(points)
     V = len(cameras)
     K = np.stack([c.K for c in cameras], -1)[..., None]          # (3, 3, V, 1): over V and J
     xd = pixels_to_normalized(points, like(K, points))
-    if not any(c.has_distortion for c in cameras):
-        return xd
-    dist = like(np.stack([c.dist for c in cameras], 1).reshape(5, V, 1), xd)  # (5, V, 1)
-    return undistort_normalized(xd, dist)
+    seen = ~m.isnan(xd).any(-1)                                  # (..., V, J)
+    # where(): when nothing is missing, the coordinates stay bit-identical
+    xd = m.where(seen[..., None], xd, m.zeros_like(xd))
+    if any(c.has_distortion for c in cameras):
+        dist = like(np.stack([c.dist for c in cameras], 1).reshape(5, V, 1), xd)  # (5, V, 1)
+        xn = undistort_normalized(xd, dist)
+        ok = m.isfinite(xn).all(-1)
+        seen = seen & ok
+        xn = m.where(ok[..., None], xn, m.zeros_like(xn))
+    else:
+        xn = xd
+    return xn, m.where(seen, weights, m.zeros_like(weights))
 
 
 def _extrinsics(cameras, ref):
@@ -119,37 +148,101 @@ def _dehomogenize(Xh, enough):
     return m.where(bad[..., None], nan, X)
 
 
-def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike | None = None):
+class TriangulationInfo(NamedTuple):
+    """What a triangulation used and whether its points can be real; arrays of the input's kind.
+
+    Attributes
+    ----------
+    views : ``(..., J)`` integers, the views that took part in each point (a finite
+        pixel and a positive weight; for :func:`triangulate_robust`, the final inliers).
+    behind : ``(..., V, J)`` bool, True where a view that took part sees the point at
+        or behind its camera (depth <= 0), which no real joint can be.
+    valid : ``(..., J)`` bool, True where the point is finite and in front of every
+        view that took part.
+    """
+
+    views: ArrayLike
+    behind: ArrayLike
+    valid: ArrayLike
+
+
+def _info(X, Rt, weights) -> TriangulationInfo:
+    """Diagnostics of points ``X`` ``(..., J, 3)`` (mm) solved with ``weights`` ``(..., V, J)``."""
+    m = xp(X)
+    used = weights > 0
+    Xm = X[..., None, :, :] / _WORLD_SCALE                             # (..., 1, J, 3) m
+    depth = (Xm * Rt[:, None, 2, :3]).sum(-1) + Rt[:, None, 2, 3]      # (..., V, J) m
+    behind = used & (depth <= 0)                                       # NaN depth: False
+    valid = m.isfinite(X).all(-1) & ~behind.any(-2)
+    return TriangulationInfo(used.sum(-2), behind, valid)
+
+
+def _result(X, info: TriangulationInfo, return_info: bool, name: str):
+    """``X`` alone with a warning for points behind a camera, or ``(X, info)`` on request."""
+    if return_info:
+        return X, info
+    n_behind = int(info.behind.any(-2).sum())
+    if n_behind:
+        total = int(np.prod(tuple(info.valid.shape)))
+        warnings.warn(f"{name}: {n_behind} of {total} points lie behind a camera whose pixel "
+                      "was used (a false peak?), returned as the DLT found them; "
+                      "return_info=True gives the mask",
+                      RuntimeWarning, stacklevel=3)
+    return X
+
+
+def _solve(points, cameras, weights):
+    """Weighted DLT of validated inputs -> ``(X, info)``."""
+    if _half(points):
+        X, info = _solve(points.float(), cameras, weights)
+        return X.to(points.dtype), info
+    points, cameras, weights = _inputs(points, cameras, weights)
+    xn, weights = _normalized(points, cameras, weights)
+    Rt = _extrinsics(cameras, xn)
+    X = _dehomogenize(dlt(xn, Rt, weights), (weights > 0).sum(-2) >= 2)
+    return X, _info(X, Rt, weights)
+
+
+def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike | None = None,
+                *, return_info: bool = False):
     """Confidence-weighted DLT: pixels ``(V, J, 2)`` -> world points ``(J, 3)`` (mm).
 
-    Batched: ``(B, V, J, 2)`` -> ``(B, J, 3)``. ``weights`` (same shape without the
-    last axis, non-negative) scale each view's two DLT rows; weight 0 leaves the
-    view out. A joint with fewer than two views of positive weight is
-    undetermined and comes back as NaN. Pixels are distorted image pixels; they
-    are undistorted with each camera's lens model first.
+    Batched: ``(B, V, J, 2)`` -> ``(B, J, 3)``. Pixels are distorted image pixels
+    ``(u, v)``; they are undistorted with each camera's lens model first.
+    ``weights`` (same shape without the last axis, non-negative) scale each view's
+    two DLT rows; weight 0 leaves the view out.
+
+    A NaN pixel marks a view that did not see the joint: it is left out as if its
+    weight were 0. A joint with fewer than two views left (finite pixel, positive
+    weight) is undetermined and comes back as NaN.
+
+    A point behind a camera whose pixel was used is returned as the DLT found it,
+    with a ``RuntimeWarning``. With ``return_info=True`` the result is
+    ``(X, info)``, a :class:`TriangulationInfo` with the views used and the
+    ``behind`` and ``valid`` masks, and nothing is warned.
 
     Examples
     --------
     >>> import crossview as cv
     >>> s = cv.make_scenes(2, seed=0, heatmaps=False)
     >>> X = cv.triangulate(s.joints2d, s.cameras)          # (2, 17, 3)
+    >>> uv = s.joints2d.copy(); uv[:, 1, 5] = float("nan")  # view 1 missed joint 5
+    >>> X, info = cv.triangulate(uv, s.cameras, return_info=True)
+    >>> info.views[:, 5].tolist()
+    [3, 3]
     """
-    if _half(points):
-        return triangulate(points.float(), cameras, weights).to(points.dtype)
-    points, cameras, weights = _inputs(points, cameras, weights)
-    xn = _normalized(points, cameras)
-    Xh = dlt(xn, _extrinsics(cameras, xn), weights)
-    enough = (weights > 0).sum(-2) >= 2
-    return _dehomogenize(Xh, enough)
+    X, info = _solve(points, cameras, weights)
+    return _result(X, info, return_info, "triangulate")
 
 
 def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camera]):
     """Pixel distance between ``X`` ``(..., J, 3)`` projected into each view and ``points``.
 
     ``points`` ``(..., V, J, 2)`` -> errors ``(..., V, J)`` in pixels. A point at or
-    behind a camera, or NaN, has an infinite error in that view.
+    behind a camera, or NaN, has an infinite error in that view, and so has a NaN
+    pixel (a view that did not see the joint).
     """
-    points = as_float_array(points, "points", trailing=(None, None, 2))
+    points = as_float_array(points, "points", trailing=(None, None, 2), finite=False)
     X = like(as_float_array(X, "X", trailing=(None, 3), finite=False), points)
     m = xp(points)
     finite = m.isfinite(X).all(-1)
@@ -163,28 +256,16 @@ def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camer
     return m.stack(errs, -2)
 
 
-def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
-                       weights: ArrayLike | None = None, threshold: float = 40.0):
-    """Triangulation that survives wrong pixels in some views, ``(..., V, J, 2) -> (..., J, 3)``.
-
-    Every pair of views proposes a point (weighted DLT on the pair). Each
-    proposal is scored by ``sum_v min(e_v, threshold)^2`` over the views of
-    positive weight, where ``e_v`` is its reprojection error (pixels) in view
-    ``v``; the best proposal's *inliers* (``e_v < threshold``) are then
-    triangulated together with their weights. One false peak among four views
-    disagrees with the three others, so a pair without it wins.
-
-    ``threshold`` (image pixels) should exceed the reprojection error of correct
-    detections and stay below the distance of typical false ones. A joint with
-    fewer than two views of positive weight comes back as NaN.
-    """
+def _solve_robust(points, cameras, weights, threshold):
+    """View-pair search and inlier refit of validated inputs -> ``(X, info)``."""
     if _half(points):
-        return triangulate_robust(points.float(), cameras, weights, threshold).to(points.dtype)
+        X, info = _solve_robust(points.float(), cameras, weights, threshold)
+        return X.to(points.dtype), info
     points, cameras, weights = _inputs(points, cameras, weights)
     threshold = check_positive(threshold, "threshold")
     m = xp(points)
     V = len(cameras)
-    xn = _normalized(points, cameras)
+    xn, weights = _normalized(points, cameras, weights)
     Rt = _extrinsics(cameras, xn)
     pairs = list(combinations(range(V), 2))
     mask = np.zeros((len(pairs), V))
@@ -215,6 +296,28 @@ def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
     few = inlier.sum(-2, keepdims=True) < 2
     inlier = m.where(few, mask_best > 0, inlier)
     w_final = m.where(inlier, weights, m.zeros_like(weights))
-    Xh = dlt(xn, Rt, w_final)
-    enough = (weights > 0).sum(-2) >= 2
-    return _dehomogenize(Xh, enough)
+    X = _dehomogenize(dlt(xn, Rt, w_final), (weights > 0).sum(-2) >= 2)
+    return X, _info(X, Rt, w_final)
+
+
+def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
+                       weights: ArrayLike | None = None, threshold: float = 40.0,
+                       *, return_info: bool = False):
+    """Triangulation that survives wrong pixels in some views, ``(..., V, J, 2) -> (..., J, 3)``.
+
+    Every pair of views proposes a point (weighted DLT on the pair). Each
+    proposal is scored by ``sum_v min(e_v, threshold)^2`` over the views of
+    positive weight, where ``e_v`` is its reprojection error (pixels) in view
+    ``v``; the best proposal's *inliers* (``e_v < threshold``) are then
+    triangulated together with their weights. One false peak among four views
+    disagrees with the three others, so a pair without it wins.
+
+    ``threshold`` (image pixels) should exceed the reprojection error of correct
+    detections and stay below the distance of typical false ones. Missing views
+    (NaN pixels) take part in no pair and in no refit; a joint with fewer than two
+    views of finite pixel and positive weight comes back as NaN. Points behind a
+    camera of the refit are flagged as in :func:`triangulate` (a warning, or the
+    masks of ``return_info=True``, whose ``views`` counts the inliers).
+    """
+    X, info = _solve_robust(points, cameras, weights, threshold)
+    return _result(X, info, return_info, "triangulate_robust")

@@ -205,10 +205,8 @@ BAD = [
      "3 cameras but points have 4 views"),
     ("triangulate-one-view", lambda: cv.triangulate(D().uv[:1], D().cams[:1]), ValueError,
      "at least two views"),
-    ("triangulate-nan", lambda: cv.triangulate(with_value(D().uv, (1, 2, 0), NAN), D().cams),
-     ValueError, "points must be finite"),
     ("triangulate-inf", lambda: cv.triangulate(with_value(D().uv, (1, 2, 0), INF), D().cams),
-     ValueError, "points must be finite"),
+     ValueError, "points must be finite pixels, or NaN where a view did not see"),
     ("triangulate-weights-shape", lambda: cv.triangulate(D().uv, D().cams, np.ones(4)),
      ValueError, r"weights must have shape \(4, 17\)"),
     ("triangulate-weights-negative", lambda: cv.triangulate(D().uv, D().cams,
@@ -226,6 +224,9 @@ BAD = [
      ValueError, "threshold must be a finite positive"),
     ("triangulate_robust-views", lambda: cv.triangulate_robust(D().uv[:3], D().cams),
      ValueError, "4 cameras but points have 3 views"),
+    ("triangulate_robust-inf",
+     lambda: cv.triangulate_robust(with_value(D().uv, (0, 4, 1), -INF), D().cams),
+     ValueError, "points must be finite pixels"),
     # ------------------------------------------------------------------ epipolar geometry
     ("fundamental_matrix-same-centre", lambda: cv.fundamental_matrix(D().cams[0], D().cams[0]),
      ValueError, "same centre"),
@@ -458,6 +459,25 @@ def test_an_all_zero_view_is_legitimate_input():
     X = cv.triangulate(d.uv, d.cams, np.where(np.arange(4)[:, None] == 1, 0.0, 1.0)
                        * np.ones((4, 17)))
     assert np.abs(X - d.X).max() < 1e-6    # weight 0 leaves a view out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, torch.float16, torch.float64], ids=str)
+def test_a_nan_pixel_is_a_missing_view(dtype, device):
+    # a detector that did not find joint 6 in view 1 (or any joint in view 3) says NaN
+    d = D()
+    uv = with_value(with_value(d.uv, (1, 6), NAN), 3, NAN)
+    w = np.ones((4, 17))
+    w[1, 6] = w[3] = 0.0
+    ref = cv.triangulate(d.uv, d.cams, w)
+    if isinstance(dtype, torch.dtype):
+        uv = torch.tensor(uv, dtype=dtype, device=device)
+    for fn in (cv.triangulate, cv.triangulate_robust):
+        X = fn(uv, d.cams)
+        X = X.double().cpu().numpy() if isinstance(X, torch.Tensor) else X
+        assert np.isfinite(X).all()
+        assert np.abs(X - ref).max() < TOLERANCE[dtype] and np.abs(X - d.X).max() < TOLERANCE[dtype]
+    one = with_value(d.uv, (slice(1, None), 6), NAN)        # joint 6 seen by view 0 alone
+    assert np.isnan(cv.triangulate(one, d.cams)[6]).all()
 
 
 def test_negative_heatmaps_are_legitimate_for_fusion():

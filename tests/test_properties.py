@@ -1,6 +1,7 @@
 """Property tests (hypothesis): invariants that must hold for every input, not just a few.
 
-* projection and triangulation undo each other on random cameras, rigs and points;
+* projection and triangulation undo each other on random cameras, rigs and points, and
+  a missing view (NaN pixel) is a view of weight zero;
 * every backend computes the same PSM, RPSM and fusion on random heatmaps;
 * ``F`` satisfies the epipolar constraint for random camera pairs, in image and in
   heatmap pixels;
@@ -121,6 +122,26 @@ def test_triangulation_undoes_projection(rig, seed):
         assert np.abs(got - X).max() < 1e-4
     tensor = cv.triangulate(torch.from_numpy(uv), rig, torch.from_numpy(weights))
     assert np.abs(tensor.numpy() - cv.triangulate(uv, rig, weights)).max() < 1e-6
+
+
+@fast
+@given(rig=rigs(), seed=seeds)
+def test_missing_views_are_views_of_weight_zero(rig, seed):
+    # a NaN pixel removes exactly its view; fewer than two views left give NaN
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-800.0, 800.0, (2, 17, 3)) + [0.0, 0.0, 900.0]
+    uv = np.stack([c.project(X) for c in rig], axis=1) + rng.normal(0, 2, (2, len(rig), 17, 2))
+    seen = rng.random(uv.shape[:-1]) < 0.7
+    weights = rng.uniform(0.1, 1.0, uv.shape[:-1])
+    holes = np.where(seen[..., None], uv, np.nan)
+    enough = seen.sum(1) >= 2
+    for fn in (cv.triangulate, cv.triangulate_robust):
+        got = fn(holes, rig, weights)
+        assert np.allclose(got[enough], fn(uv, rig, weights * seen)[enough], rtol=0, atol=1e-6)
+        assert np.isnan(got[~enough]).all()
+        tensor = fn(torch.from_numpy(holes), rig, torch.from_numpy(weights)).numpy()
+        assert np.array_equal(np.isnan(tensor), np.isnan(got))
+        assert np.allclose(tensor[enough], got[enough], rtol=0, atol=1e-6)
 
 
 # ---------------------------------------------------------------------- epipolar geometry

@@ -1,9 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 import crossview as cv
-from crossview.triangulate import reprojection_errors
+from crossview.triangulate import TriangulationInfo, reprojection_errors
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,148 @@ def test_fewer_than_two_weighted_views_give_nan(scenes):
     assert np.abs(X[:, 5] - scenes.joints3d[:, 5]).max() < 1e-6
 
 
+def missing(pts, rng, share=0.3):
+    """``pts`` with NaN pixels (whole or half) in a random ``share`` of (frame, view, joint)."""
+    out = pts.copy()
+    gone = rng.random(pts.shape[:-1]) < share
+    which = rng.integers(0, 3, gone.shape)               # 0: u, 1: v, 2: both are NaN
+    out[gone & (which != 1), 0] = np.nan
+    out[gone & (which != 0), 1] = np.nan
+    return out, ~gone
+
+
+@pytest.mark.parametrize("fn", [cv.triangulate, cv.triangulate_robust])
+def test_a_nan_pixel_is_a_view_with_weight_zero(scenes, rng, fn):
+    noisy = scenes.joints2d + rng.normal(0, 3, scenes.joints2d.shape)
+    pts, seen = missing(noisy, rng)
+    w = rng.uniform(0.2, 1.0, seen.shape)
+    got = fn(pts, scenes.cameras, w)
+    ref = fn(noisy, scenes.cameras, np.where(seen, w, 0.0))
+    enough = seen.sum(1) >= 2                                        # (B, J)
+    assert 0 < enough.mean() < 1                                     # both cases occur
+    assert np.allclose(got[enough], ref[enough], rtol=0, atol=1e-9)
+    assert np.isnan(got[~enough]).all()                              # NaN, not an error
+    assert np.abs(fn(np.where(seen[..., None], scenes.joints2d, np.nan), scenes.cameras)[enough]
+                  - scenes.joints3d[enough]).max() < 1e-6
+
+
+def test_a_nan_pixel_equals_leaving_the_camera_out(scenes):
+    pts = scenes.joints2d.copy()
+    pts[:, 2] = np.nan                                               # camera 2 saw nothing
+    three = [c for v, c in enumerate(scenes.cameras) if v != 2]
+    for fn in (cv.triangulate, cv.triangulate_robust):
+        a = fn(pts, scenes.cameras)
+        b = fn(np.delete(scenes.joints2d, 2, 1), three)
+        assert np.allclose(a, b, rtol=0, atol=1e-9)
+        assert np.allclose(fn(pts[3], scenes.cameras), b[3], rtol=0, atol=1e-9)   # unbatched
+
+
+def test_fewer_than_two_seen_views_give_nan_without_an_error(scenes):
+    pts = np.full_like(scenes.joints2d, np.nan)
+    pts[:, 0] = scenes.joints2d[:, 0]                    # every joint in view 0 only ...
+    pts[:, 3, 5] = scenes.joints2d[:, 3, 5]              # ... and joint 5 in view 3 too
+    for fn in (cv.triangulate, cv.triangulate_robust):
+        X, info = fn(pts, scenes.cameras, return_info=True)
+        assert np.isnan(np.delete(X, 5, 1)).all() and not info.valid[:, [0, 4, 16]].any()
+        assert np.abs(X[:, 5] - scenes.joints3d[:, 5]).max() < 1e-6 and info.valid[:, 5].all()
+        assert np.isnan(fn(np.full_like(pts, np.nan), scenes.cameras)).all()
+
+
+def test_robust_survives_a_missing_view_and_a_false_peak(scenes, rng):
+    pts = scenes.joints2d.copy()
+    pts[:, 0] = np.nan                                   # view 0 missed everything
+    pts[:, 2] += rng.uniform(80, 300, pts[:, 2].shape) * rng.choice([-1, 1], (2,))
+    X, info = cv.triangulate_robust(pts, scenes.cameras, return_info=True)
+    assert np.abs(X - scenes.joints3d).max() < 1e-6
+    assert (info.views == 2).all() and info.valid.all()  # views 1 and 3, the ones that agree
+
+
+@pytest.mark.parametrize("fn", [cv.triangulate, cv.triangulate_robust])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_missing_views_torch_matches_numpy(scenes, rng, device, dtype, fn):
+    noisy = scenes.joints2d + rng.normal(0, 5, scenes.joints2d.shape)
+    noisy[:, 1, ::4] += 200                              # false peaks for the robust search
+    pts, seen = missing(noisy, rng)
+    w = rng.uniform(0.5, 1.0, seen.shape)
+    ref, ref_info = fn(pts, scenes.cameras, w, return_info=True)
+    got, info = fn(torch.tensor(pts, dtype=dtype, device=device), scenes.cameras,
+                   torch.tensor(w, dtype=dtype, device=device), return_info=True)
+    assert isinstance(got, torch.Tensor) and got.dtype == dtype and got.device.type == device
+    assert isinstance(info.valid, torch.Tensor) and info.valid.device.type == device
+    got = got.cpu().double().numpy()
+    assert np.array_equal(np.isnan(got), np.isnan(ref))
+    tol = 1e-6 if dtype == torch.float64 else 5.0
+    assert np.nanmax(np.abs(got - ref)) < tol
+    assert np.array_equal(info.views.cpu().numpy(), ref_info.views)
+
+
+def behind_camera_0(scenes):
+    """Pinhole cameras and pixels ``(V, J, 2)`` of points ``(J, 3)`` behind camera 0 only.
+
+    Camera 0 sees them through its mirror image (the projection of a point behind it),
+    which is on the same line through its centre, so the DLT finds them exactly. The
+    lenses are left out: the points are outside the field of view of cameras 1-3,
+    where the polynomial lens model of Human3.6M does not hold.
+    """
+    cams = [cv.Camera(c.K, c.R, c.t) for c in scenes.cameras]
+    c0, z0 = cams[0].center, cams[0].R[2]
+    off = scenes.joints3d[0] - c0
+    X = c0 - 1000.0 * z0 + 0.1 * (off - (off @ z0)[:, None] * z0)
+    assert (cams[0].depth(X) < 0).all() and all((c.depth(X) > 0).all() for c in cams[1:])
+    uv = np.stack([c.project(X, allow_behind=True) for c in cams])        # (V, J, 2)
+    return cams, X, uv
+
+
+def test_a_point_behind_a_used_camera_is_flagged(scenes):
+    cams, X_true, uv = behind_camera_0(scenes)
+    front = np.stack([c.project(scenes.joints3d[0]) for c in cams])
+    uv = np.stack([front, uv])                           # frame 0 real, frame 1 behind camera 0
+    uv[1, :, :3] = front[:, :3]                          # except joints 0-2
+    with pytest.warns(RuntimeWarning, match=r"triangulate: 14 of 34 points lie behind a camera"):
+        X = cv.triangulate(uv, cams)
+    assert np.abs(X[1, 3:] - X_true[3:]).max() < 1e-6    # returned as found, not hidden
+    assert np.abs(X[0] - scenes.joints3d[0]).max() < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no warning when the mask is asked for
+        X2, info = cv.triangulate(uv, cams, return_info=True)
+    assert isinstance(info, TriangulationInfo) and np.array_equal(X, X2)
+    assert info.behind.shape == (2, 4, 17) and info.valid.shape == info.views.shape == (2, 17)
+    assert info.behind[1, 0, 3:].all() and not info.behind[1, 1:].any()
+    assert not info.behind[:, :, :3].any() and not info.behind[0].any()
+    assert np.array_equal(info.valid, ~info.behind.any(1)) and (info.views == 4).all()
+    # camera 0 left out (NaN): the same points, now in front of every camera used
+    uv[1, 0] = np.nan
+    X3, info = cv.triangulate(uv, cams, return_info=True)
+    assert info.valid.all() and (info.views[1] == 3).all()
+    assert np.abs(X3[1, 3:] - X_true[3:]).max() < 1e-6
+
+
+def test_robust_drops_a_camera_that_sees_the_point_behind_it(scenes):
+    cams, X_true, uv = behind_camera_0(scenes)
+    # three cameras agree and camera 0 cannot see the point: an outlier, left out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, info = cv.triangulate_robust(uv, cams, return_info=True)
+    assert np.abs(X - X_true).max() < 1e-6 and (info.views == 3).all() and info.valid.all()
+    # with two cameras there is nothing to vote with: the pair is kept, and flagged
+    with pytest.warns(RuntimeWarning, match=r"triangulate_robust: 17 of 17 points"):
+        X = cv.triangulate_robust(uv[:2], cams[:2])
+    X2, info = cv.triangulate_robust(uv[:2], cams[:2], return_info=True)
+    assert np.abs(X - X_true).max() < 1e-6 and np.array_equal(X, X2)
+    assert info.behind[0].all() and not info.behind[1].any() and not info.valid.any()
+
+
+def test_behind_flag_torch_matches_numpy(scenes, device):
+    cams, _, uv = behind_camera_0(scenes)
+    ref, ref_info = cv.triangulate(uv, cams, return_info=True)
+    with pytest.warns(RuntimeWarning, match="17 of 17 points"):
+        cv.triangulate(torch.tensor(uv, device=device), cams)
+    got, info = cv.triangulate(torch.tensor(uv, device=device), cams, return_info=True)
+    assert np.allclose(got.cpu().numpy(), ref, atol=1e-6)
+    for a, b in zip(info, ref_info):
+        assert np.array_equal(a.cpu().numpy(), b)
+
+
 def test_robust_survives_one_false_peak_per_joint(scenes, rng):
     pts = scenes.joints2d.copy()
     wrong = rng.integers(0, 4, size=pts.shape[:1] + pts.shape[2:3])    # (B, J): a bad view each
@@ -119,8 +263,8 @@ def test_bad_input(scenes, fn):
         fn(pts, scenes.cameras[:3])
     with pytest.raises(ValueError, match="points must have shape"):
         fn(pts[..., :1], scenes.cameras)
-    with pytest.raises(ValueError, match="points must be finite"):
-        fn(np.full_like(pts, np.nan), scenes.cameras)
+    with pytest.raises(ValueError, match="points must be finite pixels, or NaN where a view"):
+        fn(np.where(np.arange(4)[:, None, None] == 1, np.inf, pts), scenes.cameras)
     with pytest.raises(ValueError, match="weights must have shape"):
         fn(pts, scenes.cameras, np.ones(4))
     with pytest.raises(ValueError, match="weights must be non-negative"):
