@@ -5,7 +5,12 @@ Conventions (used everywhere in the library):
 * world frame in millimetres, ``z`` up;
 * camera frame ``x_cam = R @ X + t``: ``x`` right, ``y`` down, ``z`` forward;
 * pixels ``(u, v)`` with ``u`` to the right and ``v`` down, pixel centres at integers;
-* distortion coefficients in OpenCV order ``(k1, k2, p1, p2, k3)``.
+* distortion coefficients in OpenCV order ``(k1, k2, p1, p2, k3)``;
+* sizes follow the coordinates they go with: an image size in pixels is ``(width,
+  height)`` like a pixel ``(u, v)`` (OpenCV's ``cv::Size``), while the size of an
+  array, such as a heatmap, is its shape ``(H, W)`` (see :mod:`crossview.heatmap`).
+  A camera refuses an ``image_size`` that is clearly ``(height, width)``: one that
+  puts the principal point far off the image centre when the swapped size centres it.
 """
 
 from __future__ import annotations
@@ -47,7 +52,9 @@ class Camera:
     R : (3, 3) rotation from world to camera frame.
     t : (3,) translation in millimetres, so that ``x_cam = R @ X + t``.
     dist : (5,) or (4,) OpenCV distortion ``(k1, k2, p1, p2[, k3])``; ``None`` for none.
-    image_size : ``(width, height)`` in pixels, or ``None`` when unknown.
+    image_size : ``(width, height)`` in pixels (OpenCV's order, not the ``(H, W)`` of
+        an array), or ``None`` when unknown. A size that is clearly swapped is refused
+        (see :func:`check_image_size`).
     name : optional label (e.g. the Human3.6M camera id).
 
     Examples
@@ -80,10 +87,7 @@ class Camera:
                                  f"got shape {np.shape(dist)}")
             dist = _param(np.concatenate([d, np.zeros(5 - d.size)]), "dist", (5,))
         if image_size is not None:
-            if len(image_size) != 2:
-                raise ValueError(f"image_size must be (width, height), got {image_size!r}")
-            image_size = (check_int(image_size[0], "image_size[0]", 1),
-                          check_int(image_size[1], "image_size[1]", 1))
+            image_size = check_image_size(image_size, K)
         self.K, self.R, self.t, self.dist = K, R, t, dist
         self.image_size = image_size
         self.name = name
@@ -224,6 +228,36 @@ class Camera:
         return cls(d["K"], d["R"], d["t"], d.get("distortion"), d.get("image_size"), name=name)
 
 
+def check_image_size(image_size: Sequence[int], K: ArrayLike) -> tuple[int, int]:
+    """``image_size`` as ``(width, height)``, refusing one that is clearly ``(height, width)``.
+
+    A camera's principal point ``(cx, cy)`` of ``K`` ``(3, 3)`` lies near the image
+    centre ``((width - 1) / 2, (height - 1) / 2)``. A size that puts it more than 15%
+    of the width or height off that centre while the swapped size puts it within 5%
+    is refused; anything less clear-cut passes (cropped images may have the
+    principal point anywhere). Swaps of nearly square images are harmless and pass.
+    """
+    try:
+        n = len(image_size)
+    except TypeError:
+        n = 0
+    if n != 2:
+        raise ValueError(f"image_size must be (width, height), got {image_size!r}")
+    w = check_int(image_size[0], "image_size[0]", 1)
+    h = check_int(image_size[1], "image_size[1]", 1)
+    cx, cy = float(K[0][2]), float(K[1][2])
+
+    def off_centre(width: int, height: int) -> float:
+        """How far the principal point is from the centre, in image widths or heights."""
+        return max(abs(cx - (width - 1) / 2) / width, abs(cy - (height - 1) / 2) / height)
+
+    if off_centre(w, h) > 0.15 and off_centre(h, w) < 0.05:
+        raise ValueError(f"image_size must be (width, height) in pixels, but {(w, h)} puts the "
+                         f"principal point ({cx:g}, {cy:g}) far off the image centre and "
+                         f"{(h, w)} centres it: it looks like (height, width)")
+    return w, h
+
+
 # ---------------------------------------------------------------------- lens model
 def distort_normalized(xn, dist):
     """Apply OpenCV radial-tangential distortion to normalised coordinates ``(..., 2)``.
@@ -304,8 +338,8 @@ def ring_rig(n_views: int = 4, radius: float = 5000.0, height: float = 1500.0,
     """``n_views`` cameras evenly spaced on a horizontal circle, all looking at ``target``.
 
     ``radius`` and ``height`` (mm) place the ring; ``focal`` is ``f`` or ``(fx, fy)``
-    in pixels; the principal point is the image centre; ``azimuth0`` (degrees) is the
-    azimuth of the first camera.
+    in pixels; ``image_size`` is ``(width, height)`` in pixels and the principal point
+    is its centre; ``azimuth0`` (degrees) is the azimuth of the first camera.
     """
     n_views = check_int(n_views, "n_views", 2)
     check_positive(radius, "radius")

@@ -276,8 +276,9 @@ def epipolar_mass(weight: ArrayLike, cameras: Sequence[Camera], affines: ArrayLi
     lens distortion (exact for a distortion-free rig; within the lens' local
     stretch, a few percent on Human3.6M, otherwise).
 
-    Returns ``(near, uniform)``, NumPy ``(P, H W)`` each; NaN where the line misses
-    the heatmap or the map is all zero.
+    ``heatmap_size`` is ``(H, W)`` (rows, columns). Returns ``(near, uniform)``,
+    NumPy ``(P, H W)`` each; NaN where the line misses the heatmap or the map is all
+    zero.
     """
     H, W = _heatmap_size(heatmap_size)
     cameras = list(cameras)

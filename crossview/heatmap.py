@@ -5,17 +5,33 @@ Heatmaps are ``(V, J, H, W)`` (or with any leading batch dimensions). Heatmap pi
 a heatmap covers ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``. Each view has an affine
 ``A`` of shape ``(2, 3)`` mapping image pixels to heatmap pixels:
 ``[x_h, y_h] = A @ [u, v, 1]``.
+
+Size order. A size follows the coordinates it is used with. The size of an *array*
+(a heatmap, a network input) is its shape, ``(H, W)``: ``heatmap_size=(48, 64)``
+is 48 rows and 64 columns, like ``heatmaps.shape[-2:]``. A size measured in *image
+pixels* (a camera image, a crop box) follows the pixel ``(u, v)``: ``(width,
+height)``, as OpenCV's ``cv::Size`` and :attr:`crossview.Camera.image_size`. The
+two meet in :func:`crop_affine`, which maps a box ``(width, height)`` onto a heatmap
+``(H, W)``; a pair whose horizontal and vertical scales differ by more than
+:data:`ASPECT_TOLERANCE` is refused as a likely swap unless ``anisotropic=True``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._array import ArrayLike, concat, is_torch, like, xp
+from ._array import ArrayLike, concat, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_affines, check_finite, check_positive
+
+#: Largest relative difference between the x and y scales of :func:`crop_affine`
+#: (heatmap pixels per image pixel) that is not taken for a swapped size. Boxes made
+#: with :func:`bounding_box` at the heatmap's aspect match exactly; 2% leaves room
+#: for boxes rounded to whole image pixels (half a pixel in 50).
+ASPECT_TOLERANCE = 0.02
 
 
 def _size(size) -> tuple[int, int]:
+    """A heatmap size ``(H, W)`` (rows, columns) as two positive integers."""
     try:
         H, W = size
     except (TypeError, ValueError):
@@ -30,6 +46,7 @@ def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0
                     amplitude: ArrayLike | None = None):
     """Gaussian blobs at ``points`` ``(..., 2)`` (heatmap px) -> heatmaps ``(..., H, W)``.
 
+    ``size`` is the heatmap's ``(H, W)`` (rows, columns); ``points`` are ``(x, y)``.
     ``exp(-((x - px)^2 + (y - py)^2) / (2 sigma^2))`` scaled by ``amplitude``
     ``(...)`` (default 1; 0 leaves the map empty). NumPy input gives float32.
     """
@@ -56,8 +73,10 @@ def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0
 def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
     """Box around 2D points ``(..., P, 2)``: centre ``(..., 2)`` and size ``(..., 2)``.
 
-    The tight box is scaled by ``margin`` and then widened or heightened to the
-    ``aspect`` ratio width / height (the heatmap's ``W / H``).
+    ``size`` is ``(width, height)`` in the points' units (image pixels). The tight
+    box is scaled by ``margin`` and then widened or heightened to the ``aspect``
+    ratio width / height: pass the heatmap's ``W / H`` for a box that
+    :func:`crop_affine` maps onto that heatmap at one scale.
     """
     points = as_float_array(points, "points", trailing=(None, 2))
     margin = check_positive(margin, "margin")
@@ -76,24 +95,56 @@ def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
     return center, m.stack([w, w / aspect], -1)
 
 
-def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int]):
+def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int], *,
+                anisotropic: bool = False):
     """Affine ``(..., 2, 3)`` mapping an image crop onto a heatmap.
 
-    ``center`` ``(..., 2)`` and ``size`` ``(..., 2)`` (width, height) describe the crop in
-    image pixels; the crop's edges map onto the heatmap's outer pixel edges, so
-    ``x_h = (u - c_u + w / 2) * W / w - 1/2``.
+    ``center`` ``(..., 2)`` is ``(u, v)`` and ``size`` ``(..., 2)`` is ``(width,
+    height)``, both in image pixels; ``heatmap_size`` is ``(H, W)`` (rows, columns).
+    The crop's edges map onto the heatmap's outer pixel edges, so
+    ``x_h = (u - c_u + width / 2) * W / width - 1/2``, and likewise ``y_h`` with
+    ``H / height``.
+
+    The box should have the heatmap's aspect ratio (``width / height = W / H``, as
+    :func:`bounding_box` makes it), so that both axes share one scale. A box whose
+    two scales differ by more than :data:`ASPECT_TOLERANCE` is refused: that is what
+    a ``(W, H)`` heatmap size or a ``(height, width)`` box gives. ``anisotropic=True``
+    accepts it, for a deliberately stretched crop.
     """
     H, W = _size(heatmap_size)
     center = as_float_array(center, "center", trailing=(2,))
     size = as_float_array(size, "size", trailing=(2,))
     if bool((size <= 0).any()):
         raise ValueError("size must be a positive crop (width, height) in image pixels")
+    if not anisotropic:
+        _check_aspect(to_numpy(size), H, W)
     m = xp(center)
     sx, sy = W / size[..., 0], H / size[..., 1]
     zero = m.zeros_like(sx)
     row0 = m.stack([sx, zero, (size[..., 0] / 2 - center[..., 0]) * sx - 0.5], -1)
     row1 = m.stack([zero, sy, (size[..., 1] / 2 - center[..., 1]) * sy - 0.5], -1)
     return m.stack([row0, row1], -2)
+
+
+def _check_aspect(size: np.ndarray, H: int, W: int) -> None:
+    """Refuse boxes ``(..., 2)`` (width, height) whose x and y scales onto ``(H, W)`` differ."""
+    size = np.asarray(size, dtype=np.float64)
+    # log of (W / width) / (H / height): 0 for one scale; a swap gives +-2 log(W / H)
+    log_ratio = np.log(W * size[..., 1]) - np.log(H * size[..., 0])
+    worst = np.unravel_index(np.argmax(np.abs(log_ratio)), log_ratio.shape)
+    if not abs(log_ratio[worst]) > np.log1p(ASPECT_TOLERANCE):
+        return
+    w, h = size[worst]
+    where = f"size[{', '.join(map(str, worst))}]" if worst else "size"
+    swapped = abs(np.log(H * h) - np.log(W * w)) <= np.log1p(ASPECT_TOLERANCE)
+    hint = ("; swapping either one would match, so one of them is likely swapped"
+            if swapped else "")
+    raise ValueError(
+        f"crop_affine would scale x and y differently: {where} = (width, height) = "
+        f"({w:g}, {h:g}) image px onto heatmap_size = (H, W) = ({H}, {W}) gives "
+        f"{W / w:.4g} heatmap px per image px along x but {H / h:.4g} along y{hint}. "
+        "heatmap_size is (rows, columns) and size is (width, height); pass "
+        "anisotropic=True for a deliberately stretched crop")
 
 
 def apply_affine(A: ArrayLike, points: ArrayLike):

@@ -274,15 +274,17 @@ def room_center(cameras: list[Camera]) -> np.ndarray:
 
 # ---------------------------------------------------------------------- crops
 def input_affines(affines: np.ndarray, heatmap_size: tuple[int, int],
-                  image_size: tuple[int, int]) -> np.ndarray:
+                  input_size: tuple[int, int]) -> np.ndarray:
     """Affines ``(..., 2, 3)`` image px -> network-input px, from the heatmap affines.
+
+    ``heatmap_size`` and ``input_size`` are array shapes ``(H, W)`` (rows, columns).
 
     The input crop covers the same image region as the heatmap: both map the crop's
     outer edges onto their own outer pixel edges, so ``x_in = s (x_h + 1/2) - 1/2``
     with ``s = W_in / W_h`` (and likewise for ``y``).
     """
     A = np.array(affines, dtype=np.float64)
-    sy, sx = image_size[0] / heatmap_size[0], image_size[1] / heatmap_size[1]
+    sy, sx = input_size[0] / heatmap_size[0], input_size[1] / heatmap_size[1]
     for row, s in ((0, sx), (1, sy)):
         A[..., row, :] *= s
         A[..., row, 2] += 0.5 * s - 0.5

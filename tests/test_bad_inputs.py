@@ -105,6 +105,9 @@ BAD = [
     ("Camera-dist-count", lambda: camera(dist=[0.1, 0.0, 0.0]), ValueError,
      "dist must have 4 or 5"),
     ("Camera-image_size", lambda: camera(image_size=(0, 10)), ValueError, "image_size"),
+    ("Camera-image_size-swapped",
+     lambda: camera(K=[[900.0, 0, 959.5], [0, 900, 539.5], [0, 0, 1]], image_size=(1080, 1920)),
+     ValueError, r"image_size must be \(width, height\).*looks like \(height, width\)"),
     ("Camera-K-text", lambda: camera(K="camera"), TypeError, "K must be a numeric array"),
     ("Camera.project-behind", lambda: D().cams[0].project(D().cams[0].center
                                                           - 100 * D().cams[0].R[2]),
@@ -154,6 +157,8 @@ BAD = [
      ValueError, "center must be finite"),
     ("crop_affine-heatmap_size", lambda: cv.crop_affine([5.0, 5.0], [1.0, 1.0], (64,)),
      ValueError, r"heatmap size must be \(H, W\)"),
+    ("crop_affine-swapped", lambda: cv.crop_affine([500.0, 500.0], [400.0, 300.0], (64, 48)),
+     ValueError, r"heatmap_size = \(H, W\) = \(64, 48\).*likely swapped"),
     ("bounding_box-margin", lambda: cv.bounding_box(D().uv, margin=-1.0), ValueError,
      "margin must be a finite positive"),
     ("bounding_box-aspect", lambda: cv.bounding_box(D().uv, aspect=0.0), ValueError, "aspect"),

@@ -107,6 +107,28 @@ def test_bad_camera_parameters_name_the_argument(kwargs, match):
         cv.Camera(**args)
 
 
+@pytest.mark.parametrize("width, height", [(1920, 1080), (640, 480), (1080, 1920)])
+def test_image_size_is_width_height_and_a_clear_swap_is_refused(width, height):
+    K = np.array([[900.0, 0.0, (width - 1) / 2], [0.0, 900.0, (height - 1) / 2], [0.0, 0.0, 1.0]])
+    cam = cv.Camera(K, np.eye(3), np.zeros(3), image_size=(width, height))
+    assert cam.image_size == (width, height)
+    assert cam.in_image(np.array([width - 1.0, height - 1.0])) and \
+        not cam.in_image(np.array([height - 1.0, width - 1.0]))
+    with pytest.raises(ValueError, match=rf"\({height}, {width}\) puts the principal point .* "
+                                         r"looks like \(height, width\)"):
+        cv.Camera(K, np.eye(3), np.zeros(3), image_size=(height, width))
+
+
+def test_image_size_check_leaves_what_is_not_clear_cut():
+    # nearly square (Human3.6M, 1000 x 1002): a swap changes nothing that matters
+    assert [c.image_size for c in cv.load_rig("h36m")][:2] == [(1000, 1002), (1000, 1000)]
+    K = np.array([[900.0, 0.0, 511.5], [0.0, 900.0, 501.0], [0.0, 0.0, 1.0]])
+    assert cv.Camera(K, np.eye(3), np.zeros(3), image_size=(1002, 1000)).image_size == (1002, 1000)
+    # a crop whose principal point is far off-centre either way round
+    K = np.array([[900.0, 0.0, 50.0], [0.0, 900.0, 700.0], [0.0, 0.0, 1.0]])
+    assert cv.Camera(K, np.eye(3), np.zeros(3), image_size=(800, 600)).image_size == (800, 600)
+
+
 def test_wrong_trailing_dimension_is_rejected(h36m):
     with pytest.raises(ValueError, match=r"X must have shape \(\.\.\., 3\)"):
         h36m[0].project(np.zeros((4, 2)))

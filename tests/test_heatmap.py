@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import crossview as cv
+from crossview import heatmap
 
 
 def test_render_puts_the_peak_at_the_point():
@@ -53,7 +54,7 @@ def test_crop_affine_maps_crop_edges_to_heatmap_edges():
 def test_affine_round_trip_and_broadcasting(rng):
     centers = rng.uniform(300, 700, size=(5, 4, 2))
     sizes = rng.uniform(200, 400, size=(5, 4, 2))
-    A = cv.crop_affine(centers, sizes, (64, 48))
+    A = cv.crop_affine(centers, sizes, (64, 48), anisotropic=True)   # random boxes
     assert A.shape == (5, 4, 2, 3)
     pts = rng.uniform(0, 1000, size=(5, 4, 17, 2))
     back = cv.heatmap_to_image(cv.image_to_heatmap(pts, A), A)
@@ -68,6 +69,37 @@ def test_bounding_box_has_requested_aspect_and_contains_points(rng):
     assert np.allclose(s[..., 0] / s[..., 1], 0.75)
     lo, hi = c - s / 2, c + s / 2
     assert np.all(pts >= lo[:, None] - 1e-9) and np.all(pts <= hi[:, None] + 1e-9)
+
+
+def test_crop_affine_scales_x_and_y_alike_for_a_box_of_the_heatmap_aspect(rng):
+    H, W = 48, 64
+    c, s = cv.bounding_box(rng.uniform(100, 900, size=(6, 17, 2)), aspect=W / H)
+    A = cv.crop_affine(c, s, (H, W))
+    assert np.allclose(A[..., 0, 0], A[..., 1, 1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("box, heatmap_size", [((300.0, 400.0), (48, 64)),   # box (h, w)
+                                               ((400.0, 300.0), (64, 48))])  # heatmap (W, H)
+def test_crop_affine_refuses_a_swapped_size_and_names_the_swap(box, heatmap_size):
+    with pytest.raises(ValueError, match=r"heatmap_size = \(H, W\) = .* one of them is likely "
+                                         r"swapped.*anisotropic=True"):
+        cv.crop_affine(np.array([500.0, 400.0]), np.array(box), heatmap_size)
+
+
+def test_crop_affine_refuses_any_stretch_beyond_the_tolerance_unless_asked(rng):
+    centers = rng.uniform(300, 700, size=(3, 4, 2))
+    sizes = np.tile([400.0, 300.0], (3, 4, 1))               # 4:3 boxes onto 48 x 64 maps
+    cv.crop_affine(centers, sizes, (48, 64))
+    edge = sizes.copy()
+    edge[..., 1] *= 1 + 0.9 * heatmap.ASPECT_TOLERANCE          # rounding: accepted
+    cv.crop_affine(centers, edge, (48, 64))
+    sizes[2, 1] = [400.0, 200.0]                             # one box of another aspect
+    with pytest.raises(ValueError, match=r"size\[2, 1\] = \(width, height\) = \(400, 200\)"):
+        cv.crop_affine(centers, sizes, (48, 64))
+    with pytest.raises(ValueError, match="along x but"):
+        cv.crop_affine(centers, torch.tensor(sizes), (48, 64))
+    A = cv.crop_affine(centers, sizes, (48, 64), anisotropic=True)   # stretched on purpose
+    assert np.isclose(A[2, 1, 0, 0], 64 / 400) and np.isclose(A[2, 1, 1, 1], 48 / 200)
 
 
 def test_bad_heatmap_inputs():

@@ -164,8 +164,10 @@ def test_fundamental_matrix_satisfies_the_epipolar_constraint(a, b, seed):
     F_ba = cv.fundamental_matrix(b, a)
     assert min(np.abs(F_ba - F.T).max(), np.abs(F_ba + F.T).max()) < 1e-9
     # in heatmap pixels, through any invertible crops
-    Aa = cv.crop_affine(rng.uniform(0, 1000, 2), rng.uniform(100, 2000, 2), (48, 64))
-    Ab = cv.crop_affine(rng.uniform(0, 1000, 2), rng.uniform(100, 2000, 2), (64, 48))
+    Aa = cv.crop_affine(rng.uniform(0, 1000, 2), rng.uniform(100, 2000, 2), (48, 64),
+                        anisotropic=True)
+    Ab = cv.crop_affine(rng.uniform(0, 1000, 2), rng.uniform(100, 2000, 2), (64, 48),
+                        anisotropic=True)
     Fh = cv.fundamental_matrix(a, b, Aa, Ab)
     ha, hb = cv.image_to_heatmap(xa, Aa), cv.image_to_heatmap(xb, Ab)
     lines = cv.epipolar.epipolar_lines(ha, Fh)
