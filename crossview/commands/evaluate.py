@@ -179,12 +179,29 @@ def register(sub) -> None:
     h36m.add_argument("--h36m", metavar="PATH",
                       help="an annotation pickle such as h36m_validation.pkl")
     h36m.add_argument("--every", type=int, default=64,
-                      help="keep every N-th complete frame (the paper's code: 64)")
+                      help="keep every N-th complete frame of the whole file, in file order, "
+                           "before --subjects/--actions choose among them: the paper's "
+                           "validation frames (get_group()[::64] in its "
+                           "lib/dataset/multiview_h36m.py)")
+    h36m.add_argument("--stride-over", choices=["file", "selection"], default="file",
+                      help="'file': --every counts over the whole file as the paper's code "
+                           "does; 'selection': over the chosen subjects' and actions' frames, "
+                           "sorted by subject, action, subaction and image")
     h36m.add_argument("--actions", nargs="+", type=int, default=None, metavar="A",
                       help="the actions to keep (default all)")
     h36m.add_argument("--universal", action="store_true",
-                      help="score against joints_3d, the universal skeleton the paper's code "
-                           "uses, instead of the subject's own joints_3d_camera")
+                      help="score against joints_3d, the universal skeleton, instead of the "
+                           "subject's own joints_3d_camera; the paper's code scores against "
+                           "joints_3d_camera of the first view taken to the world "
+                           "(run/pose3d/estimate.py since its commit e1211e3, 2019-11-05) "
+                           "and against joints_3d before that commit")
+    h36m.add_argument("--world-from", choices=["first", "mean"], default="first",
+                      help="the 3D truth from view 0 (camera_id 0), as the paper's code, or "
+                           "the mean of the views' joints in the world")
+    h36m.add_argument("--official-focal", action="store_true",
+                      help="project with one focal length (fx + fy) / 2 as the paper's code "
+                           "does (lib/multiviews/cameras.py), instead of fx and fy apart; for "
+                           "comparing with the paper's numbers")
     h36m.add_argument("--heatmaps", metavar="NPY",
                       help="a network's heatmaps (F, V, J, H, W) for the selected frames in "
                            "order, as .npy (default: render them from the 2D annotations; "
@@ -267,7 +284,9 @@ def _h36m(args):
     from ..skeleton import SKELETON
 
     frames = load_h36m(args.h36m, subjects=args.subjects, actions=args.actions, every=args.every,
-                       on_missing="drop", joints3d_key="joints_3d" if args.universal else None)
+                       on_missing="drop", joints3d_key="joints_3d" if args.universal else None,
+                       stride_over=args.stride_over, world_from=args.world_from,
+                       focal="average" if args.official_focal else "separate")
     if args.heatmaps:
         heatmaps = np.load(args.heatmaps, mmap_mode="r", allow_pickle=False)
         want = (frames.n_frames, frames.n_views, SKELETON.n_joints)
@@ -285,8 +304,9 @@ def _h36m(args):
     data = {"source": "h36m", "path": str(args.h36m), "frames": frames.n_frames,
             "views": frames.n_views, "heatmap_size": list(size),
             "subjects": sorted({int(s) for s in frames.subject}), "every": args.every,
-            "dropped": frames.dropped, "joints3d": frames.joints3d_key, "heatmaps": source,
-            "official_crops": args.official_crops}
+            "stride_over": args.stride_over, "dropped": frames.dropped,
+            "joints3d": frames.joints3d_key, "world_from": frames.world_from,
+            "focal": frames.focal, "heatmaps": source, "official_crops": args.official_crops}
     if not args.heatmaps:
         data.update(sigma=args.sigma, seed=args.seed, jitter=args.jitter,
                     false_peak_prob=args.false_peaks, missing_prob=args.missing)
@@ -318,10 +338,15 @@ def run(args) -> int:
     H, W = data["heatmap_size"]
     if args.h36m:
         subjects = ", ".join(f"S{s}" for s in data["subjects"])
-        every = f"one complete frame in {args.every}" if args.every > 1 else "all complete frames"
+        every = (f"one complete frame in {args.every} of the "
+                 f"{'whole file' if args.stride_over == 'file' else 'selection'}"
+                 if args.every > 1 else "all complete frames")
+        truth = (f"{data['joints3d']} of view 0" if data["world_from"] == "first"
+                 else f"{data['joints3d']}, mean of the views")
+        focal = "(fx + fy) / 2" if data["focal"] == "average" else "fx, fy"
         print(f"{data['frames']} Human3.6M frames x {data['views']} views from {data['path']} "
               f"(subjects {subjects}; {every}; "
-              f"{data['dropped']} incomplete dropped); 3D truth: {data['joints3d']}")
+              f"{data['dropped']} incomplete dropped); 3D truth: {truth}; focal: {focal}")
         print(f"heatmaps {H}x{W}: {data['heatmaps']}" + (
             "" if args.heatmaps else f", sigma {args.sigma}, jitter {args.jitter} px, false "
             f"peaks {100 * args.false_peaks:.0f}%, missing {100 * args.missing:.0f}%"))
