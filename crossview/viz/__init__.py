@@ -6,12 +6,19 @@ One module per topic; everything is re-exported here.
 
 from .book import use_book_renderer
 from .epipolar import epipolar_slider
-from .scene import draw_heatmap_overlay, draw_skeleton_2d, rig_figure, skeleton_traces
+from .scene import (
+    draw_heatmap_overlay,
+    draw_skeleton_2d,
+    pose_grid_views,
+    rig_figure,
+    skeleton_traces,
+)
 
 __all__ = [
            "draw_heatmap_overlay",
            "draw_skeleton_2d",
            "epipolar_slider",
+           "pose_grid_views",
            "rig_figure",
            "skeleton_traces",
            "use_book_renderer",

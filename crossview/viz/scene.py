@@ -140,3 +140,59 @@ def _occluder_mesh(occ):
     z = np.concatenate([np.zeros(17), np.full(17, occ.height)])
     return go.Mesh3d(x=x, y=y, z=z, alphahull=0, color="#7f7f7f", opacity=0.5, name="pillar",
                      hoverinfo="name")
+
+
+#: The panels of :func:`pose_grid_views`: title and the world axes (horizontal, vertical).
+ORTHO_VIEWS = (("front: x, z", 0, 2), ("side: y, z", 1, 2), ("top: x, y", 0, 1))
+
+
+def pose_grid_views(estimate: np.ndarray, truth: np.ndarray, center: np.ndarray, n_bins: int,
+                    cube_size: float = 2000.0, title: str | None = None,
+                    panel_inches: float = 3.6):
+    """A pose estimated on a PSM grid against the truth, in three orthographic views side
+    by side (matplotlib), on the grid's bins.
+
+    ``estimate`` and ``truth`` are poses ``(J, 3)`` (mm, world frame, z up); ``center``
+    ``(3,)``, ``n_bins`` and ``cube_size`` (mm) describe the grid as in
+    :func:`crossview.psm.grid`. Every panel has equal axes fixed to the cube (whatever the
+    poses), so figures for different ``n_bins`` share one scale; thin lines mark the bin
+    centres, and the title states the bin spacing, ``cube_size / (n_bins - 1)`` mm.
+    ``title`` is appended to that. Each panel is ``panel_inches`` square. Returns the
+    figure.
+    """
+    import matplotlib.pyplot as plt
+
+    estimate, truth = np.asarray(estimate, float), np.asarray(truth, float)
+    center = np.asarray(center, float)
+    for name, pose in (("estimate", estimate), ("truth", truth)):
+        if pose.shape != (SKELETON.n_joints, 3):
+            raise ValueError(f"{name} must have shape ({SKELETON.n_joints}, 3), got {pose.shape}")
+    if center.shape != (3,):
+        raise ValueError(f"center must have shape (3,), got {center.shape}")
+    if isinstance(n_bins, bool) or not hasattr(n_bins, "__index__") or n_bins < 2:
+        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    if not np.isfinite(cube_size) or cube_size <= 0:
+        raise ValueError(f"cube_size must be a finite positive number (mm), got {cube_size!r}")
+    spacing = cube_size / (n_bins - 1)
+    offsets = np.linspace(-cube_size / 2, cube_size / 2, n_bins)     # as crossview.psm.grid
+    reach = 0.55 * cube_size                                          # the cube and a margin
+
+    fig, axes = plt.subplots(1, len(ORTHO_VIEWS), layout="constrained",
+                             figsize=(panel_inches * len(ORTHO_VIEWS), panel_inches + 0.6))
+    for ax, (label, h, v) in zip(axes, ORTHO_VIEWS):
+        for i, along in ((h, ax.axvline), (v, ax.axhline)):
+            for o in offsets:
+                along(center[i] + o, color="#ddd", lw=0.6, zorder=0)
+        draw_skeleton_2d(ax, truth[:, [h, v]], linewidth=4.0, markersize=10.0, alpha=0.25)
+        draw_skeleton_2d(ax, estimate[:, [h, v]], linewidth=1.8, markersize=14.0)
+        ax.set_xlim(center[h] - reach, center[h] + reach)
+        ax.set_ylim(center[v] - reach, center[v] + reach)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel(f"{'xyz'[h]} (mm)")
+        ax.set_ylabel(f"{'xyz'[v]} (mm)")
+        ax.tick_params(labelsize=8)
+    head = f"N = {n_bins}: bins {spacing:.0f} mm apart (grey lines)"
+    fig.suptitle(head + ("; " + title if title else "") + "\ncoloured: the estimate; "
+                 "faint: the truth", fontsize=10)
+    return fig
