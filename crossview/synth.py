@@ -2,7 +2,8 @@
 
 Everything here is *synthetic*: a kinematic model walks a person around the
 capture space (walking, turning, stopping for arm gestures, bending, squatting),
-with limb lengths drawn per subject from :data:`crossview.skeleton.LIMB_PRIOR`.
+with limb lengths drawn per subject by :mod:`crossview.people` from distributions
+wider than and different from the solver's prior (:data:`crossview.LIMB_PRIOR`).
 The poses are projected into every camera of a rig; a capsule body model and
 occluding objects (pillars, boxes) decide which joints each camera sees; crops,
 affines and (optionally corrupted) ground-truth heatmaps complete a scene set.
@@ -22,7 +23,8 @@ import numpy as np
 from ._validate import check_int, check_positive
 from .camera import Camera, load_rig
 from .heatmap import bounding_box, crop_affine, image_to_heatmap, render_heatmaps
-from .skeleton import LIMB_PRIOR, SKELETON
+from .people import sample_limb_lengths
+from .skeleton import SKELETON
 
 # Rest directions of each bone in the body frame (x right, y forward, z up): the
 # vector from the joint's parent to the joint in a standing pose, arms hanging.
@@ -636,13 +638,13 @@ def make_scenes(n_frames: int, rig: str | list[Camera] = "h36m", seed: int | Non
                 occluders: str | tuple[Occluder, ...] | None = "auto", crop_margin: float = 1.25,
                 heatmaps: bool = True, jitter: float = 0.0, false_peak_prob: float = 0.0,
                 false_peak_strength: tuple[float, float] = (0.9, 1.3), missing_prob: float = 0.0,
-                occluded_scale: float = 1.0) -> Scenes:
+                occluded_scale: float = 1.0, people: str | np.ndarray = "varied") -> Scenes:
     """Synthetic multi-view frames with ground truth and (optionally corrupted) heatmaps.
 
     Parameters
     ----------
     n_frames : total number of frames, split into ``n_subjects`` contiguous sequences,
-        each with its own limb lengths drawn from the prior.
+        each with its own limb lengths.
     rig : a rig name for :func:`crossview.load_rig` or a list of cameras.
     seed : one integer reproduces everything; motion, occluders and heatmap
         corruption draw from independent streams, so changing a corruption knob
@@ -656,6 +658,9 @@ def make_scenes(n_frames: int, rig: str | list[Camera] = "h36m", seed: int | Non
         the heatmap's aspect ratio.
     heatmaps : render heatmaps (``F V J H W`` float32; about 1.1 MB per 4-view frame
         at 64 x 64); the corruption knobs are those of :func:`synthesize_heatmaps`.
+    people : how the subjects' limb lengths are drawn: ``"varied"`` (default),
+        ``"h36m-like"`` or ``"prior"`` (see :mod:`crossview.people`), or an array
+        ``(n_subjects, J)`` of limb lengths (mm) to use as they are.
     """
     n_frames = check_int(n_frames, "n_frames", 1)
     n_subjects = check_int(n_subjects, "n_subjects", 1)
@@ -673,11 +678,12 @@ def make_scenes(n_frames: int, rig: str | list[Camera] = "h36m", seed: int | Non
     # people stand where the cameras look: the point nearest to all optical axes
     center = _rig_focus(cameras)[:2]
     counts = np.diff(np.linspace(0, n_frames, n_subjects + 1).round().astype(int))
+    given = _given_people(people, n_subjects)
     joints, lengths, subject, activity = [], [], [], []
     for s, n in enumerate(counts):
         if n == 0:
             continue
-        ll = LIMB_PRIOR.sample(motion_rng)
+        ll = sample_limb_lengths(motion_rng, people=people) if given is None else given[s]
         X, act = simulate_motion(int(n), ll, motion_rng, fps=fps, area_radius=area_radius,
                                  area_center=tuple(center))
         joints.append(X)
@@ -706,6 +712,22 @@ def make_scenes(n_frames: int, rig: str | list[Camera] = "h36m", seed: int | Non
                                       false_peak_strength=false_peak_strength,
                                       missing_prob=missing_prob, occluded_scale=occluded_scale)
     return scenes
+
+
+def _given_people(people, n_subjects: int) -> np.ndarray | None:
+    """Limb lengths ``(n_subjects, J)`` when ``people`` gives them, ``None`` for a kind's name."""
+    if isinstance(people, str):
+        return None
+    lengths = np.asarray(people, dtype=np.float64)
+    J = SKELETON.n_joints
+    if lengths.shape == (J,):
+        lengths = np.broadcast_to(lengths, (n_subjects, J))
+    if lengths.shape != (n_subjects, J) or not np.isfinite(lengths).all() \
+            or (lengths[:, 1:] <= 0).any():
+        raise ValueError(f"people must name a kind of people or be positive limb lengths of "
+                         f"shape ({n_subjects}, {J}) (one row per subject, mm), got "
+                         f"{'shape ' + str(lengths.shape) if lengths.ndim else repr(people)}")
+    return lengths
 
 
 def _rig_focus(cameras: list[Camera]) -> np.ndarray:
