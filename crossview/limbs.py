@@ -110,7 +110,8 @@ def estimate_limb_lengths(heatmaps: ArrayLike, cameras: Sequence[Camera], affine
                          f"subject, got shape {hm.shape}")
     A = to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3)))
     F, V = hm.shape[:2]
-    A = np.broadcast_to(A, (F, V, 2, 3)) if A.ndim == 3 else A
+    if A.shape == (V, 2, 3):
+        A = np.broadcast_to(A, (F, V, 2, 3))
     if A.shape != (F, V, 2, 3):
         raise ValueError(f"affines must have shape ({V}, 2, 3) or ({F}, {V}, 2, 3), got "
                          f"{A.shape}")
