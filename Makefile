@@ -6,8 +6,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.crossview-installed
-# The book build: warnings are errors, broken references too; executed notebooks are
-# cached in _build/.jupyter_cache, so a second build re-executes only changed chapters.
+# The book build: warnings are errors, broken references too. Executed notebooks are
+# cached in _build/.jupyter_cache/<key>, the key a hash of crossview/, data/,
+# requirements.txt and pyproject.toml (book/_ext/execution_key.py, which prints it when
+# run): a second build re-executes only the chapters whose cells changed, or every
+# chapter when the library, the data or the pins changed.
 JB_FLAGS := -W -n --keep-going
 # Debian's chromium for the browser test; playwright drives it, no browser is downloaded.
 CHROMIUM ?= /usr/bin/chromium

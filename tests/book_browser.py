@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+EXTENSIONS = ROOT / "book" / "_ext"     # the book's Sphinx extensions
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 ARTIFACTS = BUILD / "browser"           # screenshots and the report of the last run
@@ -59,8 +60,15 @@ def toc_pages(toc_text: str) -> list[str]:
 
 
 def book_sources() -> list[Path]:
-    """The files the HTML book is built from: configuration, bibliography, chapters."""
+    """The files the HTML book is built from: configuration, bibliography, chapters, and
+    what the chapters' outputs depend on (the library, data/, the pins: the files that
+    key the execution cache, book/_ext/execution_key.py)."""
+    if str(EXTENSIONS) not in sys.path:
+        sys.path.insert(0, str(EXTENSIONS))
+    from execution_key import key_files
+
     files = [ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "references.bib"]
+    files += key_files(ROOT)
     for path in (ROOT / "book").rglob("*"):
         parts = set(path.relative_to(ROOT).parts)
         if path.is_file() and not parts & {".ipynb_checkpoints", "__pycache__"}:
