@@ -170,7 +170,11 @@ def _broken(toolbox, tmp_path, i, **changes):
     (13, {"camera": {"R": 2 * np.eye(3)}}, r"record 13 key 'camera': R must be a rotation"),
     (7, {"center": (np.float64(1.0), np.float64(2.0), np.float64(3.0))},
      r"record 7 key 'center' must be 2 finite numbers, got tuple"),
-    (7, {"scale": (np.nan, 1.0)}, r"record 7 key 'scale' must be 1 or 2 finite numbers"),
+    (7, {"scale": (np.nan, 1.0)}, r"record 7 key 'scale' holds NaN or infinite values"),
+    (7, {"scale": [1.0, 2.0, 3.0]}, r"record 7 key 'scale' must be 1 or 2 finite numbers"),
+    (9, {"joints_2d": np.full((17, 2), np.inf)}, r"record 9 key 'joints_2d' holds NaN"),
+    (10, {"joints_3d_camera": np.full((17, 3), np.nan)},
+     r"record 10 key 'joints_3d_camera' holds NaN"),
     (8, {"joints_2d": np.zeros((16, 2))}, r"record 8 key 'joints_2d' must have shape \(17, 2\)"),
     (8, {"joints_3d_camera": "pose"}, r"record 8 key 'joints_3d_camera' must be a \(17, 3\)"),
     (2, {"joints_vis": np.ones((17, 2, 2))}, r"record 2 key 'joints_vis' must have shape"),
@@ -505,3 +509,27 @@ def test_numpy_arrays_and_scalars_load(tmp_path, protocol, paths):
     assert np.array_equal(out[0]["a"], payload[0]["a"]) and out[0]["b"] == 2.5
     assert type(out[0]["b"]) is np.float32 and out[0]["d"] == (1.5, "text")
     assert out[0]["e"].dtype == np.float32 and out[0]["e"].shape == (3, 3)
+
+
+# ---------------------------------------------------------------------- the benchmark
+@pytest.mark.slow
+def test_bench_h36m_measures_load_h36m_against_pickle_load(tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    from crossview.bench import targets
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["bench", "h36m", "--records", "960", "--repeat", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert [r["reader"] for r in rows] == ["pickle.load", "load_h36m every=64",
+                                          "load_h36m every=1"]
+    # 240 videos of 4 frames, one video missing: 956 records, 236 complete frames
+    assert {r["records"] for r in rows} == {956} and rows[0]["frames"] is None
+    assert [r["frames"] for r in rows[1:]] == [4, 236] and rows[2]["dropped"] == 4
+    assert rows[0]["time_ratio"] == rows[0]["memory_ratio"] == 1.0
+    for r in rows:
+        assert r["seconds"] > 0 and r["peak_rss_mib"] >= r["import_rss_mib"] > 0
+    # a tiny file: the interpreter dominates; the full-size numbers are in the README
+    assert rows[2]["memory_ratio"] < 1.5
+    assert list(tmp_path.iterdir()) == []              # the file and its folder are gone
+    assert targets()["h36m"].IN_ALL is False           # `bench all` does not write 1 GB

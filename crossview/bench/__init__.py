@@ -5,7 +5,9 @@ package with
 
 * ``DESCRIPTION``: one line for ``--help``;
 * ``run(config: BenchConfig) -> list[dict]``: one row per backend/setting, built with
-  :func:`row`, timing with :func:`measure`.
+  :func:`row`, timing with :func:`measure`;
+* optionally ``COLUMNS`` (the table's columns, for a target that does not time backends)
+  and ``IN_ALL = False`` (left out of ``bench all``).
 
 How a number is taken: one untimed warm-up call first (it pays Numba's compilation
 or cache load, torch's first-call set-up and CUDA's start-up; its time is reported
@@ -44,6 +46,7 @@ class BenchConfig:
     frames: int = 8                   #: distinct synthetic frames to draw inputs from
     seed: int = 0
     depth: int = 10                   #: RPSM refinement stages
+    records: int | None = None        #: h36m: records in the file (None: a full validation file)
 
 
 @dataclass

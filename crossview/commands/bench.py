@@ -41,6 +41,9 @@ def register(sub) -> None:
                         "machine busy with other work one thread can beat two (chapter 9)")
     p.add_argument("--profile", action="store_true",
                    help="psm, rpsm: also time each stage of a call (where the time goes)")
+    p.add_argument("--records", type=int, default=None,
+                   help="h36m: records in the synthetic annotation file (default: a full "
+                        "validation file, about 550,000); not part of 'all'")
     p.add_argument("--seed", type=int, default=0)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -62,9 +65,10 @@ def run(args) -> int:
     startup = cuda_startup(args.device)
     config = BenchConfig(backends=tuple(args.backend), device=args.device, batch=args.batch,
                          n_bins=args.n_bins, repeat=args.repeat, seed=args.seed,
-                         depth=args.depth)
+                         depth=args.depth, records=args.records)
     found = targets()
-    chosen = found if args.target == "all" else {args.target: found[args.target]}
+    chosen = ({n: m for n, m in found.items() if getattr(m, "IN_ALL", True)}
+              if args.target == "all" else {args.target: found[args.target]})
     results = {name: module.run(config) for name, module in chosen.items()}
     stages = []
     if args.profile and args.target in ("psm", "rpsm", "all"):
@@ -91,7 +95,7 @@ def run(args) -> int:
         keys = set().union(*rows) if rows else set()
         extra = [k for k in EXTRA if k in keys]
         extra += sorted(keys - set(COLUMNS) - set(EXTRA) - HIDDEN)
-        header = COLUMNS + extra
+        header = getattr(chosen[name], "COLUMNS", COLUMNS + extra)
         print(f"\n{name}: {chosen[name].DESCRIPTION}")
         print(format_table([[_value(r, k) for k in header] for r in rows], header))
     if stages:

@@ -154,10 +154,10 @@ def _number(value, where: str) -> float:
 def _values(value, where: str, sizes: tuple[int, ...]) -> np.ndarray:
     """A flat float64 vector of one of ``sizes`` finite numbers (a tuple of NumPy scalars, a
     list or an array of any shape with that many entries)."""
-    what = f"{' or '.join(map(str, sizes))} finite numbers"
-    arr = _numeric(value, where, what).ravel()
+    arr = _numeric(value, where, f"{' or '.join(map(str, sizes))} finite numbers").ravel()
     if arr.size not in sizes or not np.isfinite(arr).all():
-        raise ValueError(f"{where} must be {what}, got {_describe(value)}")
+        raise ValueError(f"{where} must be {' or '.join(map(str, sizes))} finite numbers, got "
+                         f"{_describe(value)}")
     return arr
 
 
@@ -342,15 +342,21 @@ def _index(records, n_views: int) -> dict[tuple[int, int, int, int], list[int]]:
     """
     if not isinstance(records, list):
         raise ValueError(f"expected a list of per-image records, got {type(records).__name__}")
+    required = frozenset(REQUIRED_KEYS)
     groups: dict[tuple[int, int, int, int], list[int]] = {}
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise ValueError(f"record {i} is a {type(rec).__name__}, expected a dict")
-        missing = [k for k in REQUIRED_KEYS if k not in rec]
-        if missing:
+        if not rec.keys() >= required:
+            missing = [k for k in REQUIRED_KEYS if k not in rec]
             raise ValueError(f"record {i} lacks {missing}; is this an H36M-Toolbox file?")
-        key = tuple(_integer(rec[k], f"record {i} key {k!r}") for k in FRAME_KEYS)
-        cam_id = _integer(rec["camera_id"], f"record {i} key 'camera_id'")
+        key = (rec["subject"], rec["action"], rec["subaction"], rec["image_id"])
+        cam_id = rec["camera_id"]
+        # the toolbox writes Python ints; anything else goes through the checked path
+        if not (type(key[0]) is type(key[1]) is type(key[2]) is type(key[3]) is int
+                and type(cam_id) is int):
+            key = tuple(_integer(rec[k], f"record {i} key {k!r}") for k in FRAME_KEYS)
+            cam_id = _integer(cam_id, f"record {i} key 'camera_id'")
         if not 0 <= cam_id < n_views:
             raise ValueError(f"record {i} key 'camera_id' is {cam_id}, expected "
                              f"0..{n_views - 1}")
@@ -362,20 +368,21 @@ def _index(records, n_views: int) -> dict[tuple[int, int, int, int], list[int]]:
 
 
 def _select(groups: dict, every: int, keep_s: set[int] | None, keep_a: set[int] | None,
-            stride_over: str, on_missing: str) -> tuple[list[list[int]], int]:
-    """The chosen complete frames (record indices per view) and the count of incomplete ones."""
+            stride_over: str, on_missing: str) -> tuple[list, int]:
+    """The chosen complete frames, ``(key, record index per view)``, and the number of
+    incomplete frames among the chosen subjects and actions."""
     def chosen(key) -> bool:
         return (keep_s is None or key[0] in keep_s) and (keep_a is None or key[1] in keep_a)
 
     if stride_over == "file":
         # the paper's code: every `every`-th complete frame of the whole file, in file order
         complete = [(key, views) for key, views in groups.items() if -1 not in views]
-        picked = [views for key, views in complete[::every] if chosen(key)]
+        picked = [(key, views) for key, views in complete[::every] if chosen(key)]
         incomplete = [key for key, views in groups.items() if -1 in views and chosen(key)]
     else:
         keys = sorted(key for key in groups if chosen(key))
         incomplete = [key for key in keys if -1 in groups[key]]
-        picked = [groups[key] for key in keys if -1 not in groups[key]][::every]
+        picked = [(key, groups[key]) for key in keys if -1 not in groups[key]][::every]
     if incomplete and on_missing == "error":
         key = incomplete[0]
         lacking = [v for v, i in enumerate(groups[key]) if i < 0]
@@ -397,7 +404,7 @@ def group_records(records: list, n_views: int = 4, on_missing: str = "drop",
     _check_choice(on_missing, "on_missing", ("drop", "error"))
     n_views = check_int(n_views, "n_views", 2)
     picked, _ = _select(_index(records, n_views), 1, None, None, "file", on_missing)
-    return [[records[i] for i in views] for views in picked]
+    return [[records[i] for i in views] for _, views in picked]
 
 
 def _check_choice(value, name: str, allowed: tuple[str, ...]) -> str:
@@ -486,46 +493,51 @@ def load_h36m(path: str | Path, subjects=None, actions=None, every: int = 1, n_v
     if not picked:
         raise ValueError(f"{path} holds no complete {n_views}-view frame for this selection")
     if joints3d_key is None:
-        first = records[picked[0][0]]
+        first = records[picked[0][1][0]]
         joints3d_key = next((k for k in JOINTS3D_KEYS if k in first), JOINTS3D_KEYS[-1])
     frames = _frames(records, picked, joints3d_key, tolerance_mm, world_from, focal)
     frames.dropped = dropped
     return frames
 
 
-def _frames(records: list, picked: list[list[int]], joints3d_key: str, tolerance_mm: float,
+def _frames(records: list, picked: list, joints3d_key: str, tolerance_mm: float,
             world_from: str, focal: str) -> H36MFrames:
-    """The chosen records' values, written straight into preallocated frame arrays."""
-    F, V, J = len(picked), len(picked[0]), SKELETON.n_joints
+    """The chosen records' values, written straight into preallocated frame arrays.
+
+    Values of the toolbox's own types are copied without conversion; anything else
+    goes through the checked conversions. Finiteness is checked once per array at the
+    end, and a failure is traced back to its record.
+    """
+    F, V, J = len(picked), len(picked[0][1]), SKELETON.n_joints
     X = np.empty((F, J, 3))
     x2d = np.empty((F, V, J, 2))
     vis = np.empty((F, V, J), bool)
     centers = np.empty((F, V, 2))
-    sizes = np.empty((F, V))
-    meta = np.empty((F, 4), np.int64)
+    widths = np.empty((F, V))
+    meta = np.array([key for key, _ in picked], dtype=np.int64).reshape(F, 4)
     images = np.empty((F, V), object)
     world = np.empty((V, J, 3))
     # One Camera per calibration and view, one list per rig. The toolbox shares a camera
     # dict between the records of a video, so each dict is read once (kept referenced, so
     # that its id stays its own).
-    by_dict: dict[int, tuple[dict, bytes]] = {}
+    by_dict: dict[int, tuple[dict, list[bytes]]] = {}
     cameras: dict[bytes, Camera] = {}
     rigs: dict[tuple, list[Camera]] = {}
     rig_per_frame = []
-    for f, views in enumerate(picked):
+    for f, (key, views) in enumerate(picked):
         keys = []
         for v, i in enumerate(views):
             cam = records[i]["camera"]
-            where = f"record {i} key 'camera'"
             seen = by_dict.get(id(cam))
             if seen is None:
+                where = f"record {i} key 'camera'"
                 camera_from_record(cam, focal=focal, where=where)     # checks every value
-                seen = by_dict[id(cam)] = (cam, _camera_key(cam, where))
-            key = seen[1] + bytes([v])
-            if key not in cameras:
-                cameras[key] = camera_from_record(cam, name=f"camera_id {v}", focal=focal,
-                                                  where=where)
-            keys.append(key)
+                calib = _camera_key(cam, where)
+                seen = by_dict[id(cam)] = (cam, [calib + bytes([u]) for u in range(V)])
+            k = seen[1][v]
+            if k not in cameras:
+                cameras[k] = camera_from_record(cam, name=f"camera_id {v}", focal=focal)
+            keys.append(k)
         rig = rigs.setdefault(tuple(keys), [cameras[k] for k in keys])
         rig_per_frame.append(rig)
         for v, (i, cam) in enumerate(zip(views, rig)):
@@ -533,58 +545,79 @@ def _frames(records: list, picked: list[list[int]], joints3d_key: str, tolerance
             world[v] = (_joints(rec, joints3d_key, 3, i) - cam.t) @ cam.R   # camera -> world
             x2d[f, v] = _joints(rec, "joints_2d", 2, i)
             vis[f, v] = _visibility(rec, J, i)
-            centers[f, v] = _values(rec["center"], f"record {i} key 'center'", (2,))
-            sizes[f, v] = 200.0 * _values(rec["scale"], f"record {i} key 'scale'", (1, 2))[0]
+            centers[f, v] = _pair(rec, "center", i, (2,))
+            widths[f, v] = _pair(rec, "scale", i, (1, 2))[0]
             images[f, v] = str(rec.get("image", ""))
         spread = np.abs(world - world[0]).max()
-        if spread > tolerance_mm:
+        if not spread <= tolerance_mm:
+            bad = ~np.isfinite(world).all(axis=(1, 2))
+            if bad.any():
+                raise ValueError(f"record {views[int(np.argmax(bad))]} key {joints3d_key!r} "
+                                 "holds NaN or infinite values")
             raise ValueError(
-                f"the views of frame {_frame_key(records[views[0]])} (records {views}) "
-                f"disagree by {spread:.1f} mm in 3D after converting {joints3d_key} from "
-                "camera to world frame; expected it in the camera frame (mm) and camera T the "
-                "camera centre (x_cam = R (X - T))")
+                f"the views of frame {key} (records {views}) disagree by {spread:.1f} mm in 3D "
+                f"after converting {joints3d_key} from camera to world frame; expected it in "
+                "the camera frame (mm) and camera T the camera centre (x_cam = R (X - T))")
         X[f] = world[0] if world_from == "first" else world.mean(0)
-        meta[f] = _frame_key(records[views[0]])
-    if not (sizes > 0).all():
-        f, v = np.argwhere(~(sizes > 0))[0]
-        raise ValueError(f"record {picked[f][v]} key 'scale' must be positive (the box is "
+    for name, arr in (("joints_2d", x2d), ("center", centers), ("scale", widths)):
+        bad = ~np.isfinite(arr.reshape(F, V, -1)).all(-1)
+        if bad.any():
+            f, v = np.argwhere(bad)[0]
+            raise ValueError(f"record {picked[f][1][v]} key {name!r} holds NaN or infinite "
+                             "values")
+    if not (widths > 0).all():
+        f, v = np.argwhere(~(widths > 0))[0]
+        raise ValueError(f"record {picked[f][1][v]} key 'scale' must be positive (the box is "
                          "scale * 200 px)")
     return H36MFrames(cameras=rig_per_frame, joints3d=X, joints2d=x2d, visible=vis,
-                      box_centers=centers, box_sizes=sizes, subject=meta[:, 0],
+                      box_centers=centers, box_sizes=200.0 * widths, subject=meta[:, 0],
                       action=meta[:, 1], subaction=meta[:, 2], image_id=meta[:, 3],
                       images=images, joints3d_key=joints3d_key, world_from=world_from,
                       focal=focal)
 
 
-def _frame_key(rec: dict) -> tuple[int, int, int, int]:
-    return tuple(int(rec[k]) for k in FRAME_KEYS)
+_IDENTITY_ORDER = bool(np.array_equal(TO_BOOK_ORDER, np.arange(len(TOOLBOX_JOINTS))))
+_NUMBER_TYPES = (float, int, np.float64, np.float32, np.int64, np.int32)
 
 
 def _joints(rec: dict, key: str, dim: int, i: int) -> np.ndarray:
+    """``rec[key]`` ``(17, >= dim)`` as ``(J, dim)`` in the book's order (finiteness is
+    checked by the caller, on all frames at once)."""
     if key not in rec:
         others = [k for k in JOINTS3D_KEYS if k in rec and k != key]
         hint = f" (it has {others[0]!r}: pass joints3d_key={others[0]!r})" if others else ""
         raise ValueError(f"record {i} lacks the key {key!r}{hint}")
-    where = f"record {i} key {key!r}"
-    arr = _numeric(rec[key], where, f"a (17, {dim}) array of numbers")
+    arr = rec[key]
+    if not (type(arr) is np.ndarray and arr.dtype.kind in "iuf"):   # else: the toolbox's own
+        arr = _numeric(arr, f"record {i} key {key!r}", f"a (17, {dim}) array of numbers")
     if arr.ndim != 2 or arr.shape[0] != len(TOOLBOX_JOINTS) or arr.shape[1] < dim:
-        raise ValueError(f"{where} must have shape (17, {dim}), got {_describe(rec[key])}")
-    arr = arr[TO_BOOK_ORDER, :dim]
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{where} holds NaN or infinite values")
-    return arr
+        raise ValueError(f"record {i} key {key!r} must have shape (17, {dim}), got "
+                         f"{_describe(rec[key])}")
+    arr = arr[:, :dim]
+    return arr if _IDENTITY_ORDER else arr[TO_BOOK_ORDER]
+
+
+def _pair(rec: dict, key: str, i: int, sizes: tuple[int, ...]):
+    """``center`` or ``scale``: the toolbox's tuple of two NumPy scalars as it is, anything
+    else through :func:`_values`."""
+    value = rec[key]
+    if (type(value) is tuple and len(value) == 2 and type(value[0]) in _NUMBER_TYPES
+            and type(value[1]) in _NUMBER_TYPES):
+        return value
+    return _values(value, f"record {i} key {key!r}", sizes)
 
 
 def _visibility(rec: dict, J: int, i: int) -> np.ndarray:
     if "joints_vis" not in rec:
         return np.ones(J, bool)
-    where = f"record {i} key 'joints_vis'"
-    v = _numeric(rec["joints_vis"], where, "a (17, 3) or (17,) array of numbers")
+    v = rec["joints_vis"]
+    if not (type(v) is np.ndarray and v.dtype.kind in "iuf"):
+        v = _numeric(v, f"record {i} key 'joints_vis'", "a (17, 3) or (17,) array of numbers")
     v = v[:, 0] if v.ndim == 2 else v
     if v.shape != (len(TOOLBOX_JOINTS),):
-        raise ValueError(f"{where} must have shape (17, 3) or (17,), got "
+        raise ValueError(f"record {i} key 'joints_vis' must have shape (17, 3) or (17,), got "
                          f"{_describe(rec['joints_vis'])}")
-    return v[TO_BOOK_ORDER] > 0
+    return (v if _IDENTITY_ORDER else v[TO_BOOK_ORDER]) > 0
 
 
 # ---------------------------------------------------------------------- tiny files
