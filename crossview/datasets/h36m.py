@@ -273,9 +273,10 @@ class H36MFrames:
 
     def __repr__(self) -> str:
         subjects = ", ".join(f"S{s}" for s in np.unique(self.subject))
+        views = "view 0" if self.world_from == "first" else "the mean of the views"
         return (f"H36MFrames(frames={self.n_frames}, views={self.n_views}, subjects=[{subjects}], "
-                f"joints3d from {self.joints3d_key!r} of the {self.world_from} view(s), "
-                f"focal {self.focal}, dropped={self.dropped})")
+                f"joints3d from {self.joints3d_key!r} of {views}, focal {self.focal}, "
+                f"dropped={self.dropped})")
 
     def affines(self, heatmap_size: tuple[int, int] = (64, 64), official: bool = False):
         """Image -> heatmap affines ``(F, V, 2, 3)`` of each view's box.
