@@ -190,3 +190,57 @@ def test_refine_bins_reach_rpsm(scenes, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--frames", "1", "--refine-bins", "4", "--no-progress"])
     assert "--refine-bins" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- limb lengths
+def test_prior_from_a_training_file_is_fitted_to_its_poses(tmp_path, capsys):
+    from toolbox_records import dump, toolbox_records
+
+    # the same synthetic person in both splits: a prior fitted on training is exact
+    train = toolbox_records(subjects=(1, 5), n_frames=6)
+    valid = toolbox_records(subjects=(9, 11), n_frames=3)
+    train_path = dump(train.records, tmp_path / "h36m_train.pkl")
+    valid_path = dump(valid.records, tmp_path / "h36m_validation.pkl")
+    out = _run_json(capsys, "--h36m", str(valid_path), "--every", "1", "--method", "rpsm",
+                    "--prior-from", str(train_path))
+    limbs = out["settings"]["limbs"]
+    truth = cv.SKELETON.limb_lengths(next(iter(train.world.values())))
+    assert limbs["source"] == f"prior from {train_path}"
+    assert np.allclose(limbs["prior"]["mean"], truth, atol=1e-4)
+    assert out["results"]["rpsm"]["mpjpe"] < 1.0
+    # the same prior, saved as JSON, gives the same result
+    (tmp_path / "prior.json").write_text(json.dumps(limbs["prior"]))
+    again = _run_json(capsys, "--h36m", str(valid_path), "--every", "1", "--method", "rpsm",
+                      "--prior-from", str(tmp_path / "prior.json"))
+    assert again["results"]["rpsm"]["mpjpe"] == out["results"]["rpsm"]["mpjpe"]
+
+
+def test_estimated_limbs_are_measured_per_subject(capsys):
+    out = _run_json(capsys, "--frames", "16", "--subjects", "2", "--method", "rpsm",
+                    "--estimate-limbs", "--depth", "6")
+    per_subject = out["settings"]["limbs"]["per_subject"]
+    assert sorted(per_subject) == ["0", "1"] and per_subject["0"]["frames"] == 8
+    s = cv.make_scenes(16, "h36m", seed=0, n_subjects=2, heatmaps=False)
+    for k in (0, 1):
+        est = np.array(list(per_subject[str(k)]["limb_lengths"].values()))
+        assert np.abs(est - s.limb_lengths[8 * k, 1:]).max() < 1.0     # clean heatmaps
+    direct = evaluate(*(getattr(cv.make_scenes(16, "h36m", seed=0, n_subjects=2), k)
+                        for k in ("heatmaps", "cameras", "affines", "joints3d")),
+                      ["rpsm"], limb_lengths="estimate", subjects=s.subject, depth=6)
+    assert np.isclose(direct["rpsm"]["mpjpe"], out["results"]["rpsm"]["mpjpe"])
+
+
+def test_limb_sources_exclude_each_other_and_missing_priors_are_named(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--gt-limbs", "--estimate-limbs"])
+    assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    assert main(["evaluate", "--frames", "2", "--prior-from", str(tmp_path / "nope.pkl"),
+                 "--no-progress"]) == 2
+    assert "--prior-from: no file at" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["evaluate", "--frames", "2", "--prior-from", str(tmp_path / "bad.json"),
+                 "--no-progress"]) == 2
+    assert "is not a limb-length prior" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="limb_lengths must be an array"):
+        s = cv.make_scenes(2, seed=0)
+        evaluate(s.heatmaps, s.cameras, s.affines, s.joints3d, limb_lengths="guess")

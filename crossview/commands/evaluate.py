@@ -18,6 +18,7 @@ import numpy as np
 
 from ..camera import rig_groups
 from ..cli import add_json_flag, emit_json, format_table
+from ..skeleton import SKELETON, LimbLengthPrior
 
 METHODS = ("dlt", "robust-dlt", "psm", "rpsm")
 """``dlt``: confidence-weighted DLT of each view's heatmap peak; ``robust-dlt``: the same
@@ -30,14 +31,15 @@ ROBUST_THRESHOLD_HM_PX = 5.0
 
 
 def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
-             center: np.ndarray | None = None, limb_lengths: np.ndarray | None = None,
+             center: np.ndarray | None = None, limb_lengths=None,
              n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0,
              tolerance: float = 150.0, backend: str = "numpy", batch: int = 16,
              refine_bins: int = 2, progress=None) -> np.ndarray:
     """3D poses ``(F, J, 3)`` (mm) of frames ``(F, V, J, H, W)`` by ``method`` (:data:`METHODS`).
 
     ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``; ``center`` ``(F, 3)`` and ``limb_lengths``
-    ``(F, J)`` are optional (the methods estimate or assume them otherwise). Frames go
+    (``(F, J)`` mm, or one :class:`~crossview.skeleton.LimbLengthPrior` for all frames) are
+    optional (the methods estimate or assume them otherwise). Frames go
     through in batches of ``batch``; ``progress`` (a tqdm bar) is advanced per batch.
     ``refine_bins`` is RPSM's candidate points per axis in a refinement stage (2 or 3; see
     :func:`crossview.rpsm`).
@@ -65,8 +67,10 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
                                              threshold=ROBUST_THRESHOLD_HM_PX * px)
         else:
             # PSM is RPSM's first stage alone (depth 0); both triangulate the root without center
+            lengths = (limb_lengths if limb_lengths is None
+                       or isinstance(limb_lengths, LimbLengthPrior) else limb_lengths[sl])
             out[sl] = rpsm(hm, cameras, A[sl], None if center is None else center[sl],
-                           None if limb_lengths is None else limb_lengths[sl], n_bins=n_bins,
+                           lengths, n_bins=n_bins,
                            depth=0 if method == "psm" else depth, cube_size=cube_size,
                            tolerance=tolerance, backend=backend, refine_bins=refine_bins)
         if progress is not None:
@@ -83,8 +87,8 @@ def _take(heatmaps, idx: np.ndarray) -> np.ndarray:
 
 def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
              methods: Sequence[str] = ("rpsm",), *, gt_root: bool = False,
-             limb_lengths: np.ndarray | None = None, show_progress: bool = False,
-             chunk: int = 256, **settings) -> dict:
+             limb_lengths=None, subjects: np.ndarray | None = None,
+             show_progress: bool = False, chunk: int = 256, **settings) -> dict:
     """MPJPE of each method on the same frames.
 
     ``heatmaps`` ``(F, V, J, H, W)`` is an array or anything with ``shape`` and slicing
@@ -92,16 +96,20 @@ def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
     at a time. ``cameras`` is one rig for all frames or one rig per frame (see
     :func:`crossview.camera.rig_groups`); ``affines`` ``(F, V, 2, 3)`` or ``(V, 2, 3)``.
     ``joints3d`` ``(F, J, 3)`` is the truth; ``gt_root`` gives PSM/RPSM the true root as the grid
-    centre; ``limb_lengths`` ``(F, J)`` (e.g. the true ones) replaces the skeleton prior.
+    centre. ``limb_lengths`` replaces the skeleton prior of PSM and RPSM: ``(F, J)`` mm (e.g.
+    the true ones), a :class:`~crossview.skeleton.LimbLengthPrior` (e.g. fitted to training
+    poses), or ``"estimate"``: each subject's lengths measured from the heatmaps of all its
+    frames (:func:`crossview.estimate_limb_lengths`), with ``subjects`` ``(F,)`` saying which
+    frames show whom (default: all frames one subject).
     Other keywords go to :func:`estimate`. Returns, per method, the mean, median and
     90th percentile joint error (mm), the per-joint mean, and the time per frame spent
-    in the method (reading the heatmaps excluded).
+    in the method (reading the heatmaps excluded); with ``"estimate"`` also
+    ``"limb_estimates"``: per subject, the estimated lengths and the seconds it took.
     """
     from tqdm.auto import tqdm
 
     from .._validate import check_int
     from ..metrics import joint_errors
-    from ..skeleton import SKELETON
 
     joints3d = np.asarray(joints3d, dtype=np.float64)
     F = len(joints3d)
@@ -119,19 +127,33 @@ def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
             raise ValueError(f"method must be one of {', '.join(METHODS)}; got {m!r}")
     preds = {m: np.full((F, SKELETON.n_joints, 3), np.nan) for m in methods}
     seconds = dict.fromkeys(methods, 0.0)
+    who = np.zeros(F, np.int64) if subjects is None else np.asarray(subjects)
+    if len(who) != F:
+        raise ValueError(f"subjects must have one entry per frame ({F}), got {len(who)}")
+    per_subject = None
+    if isinstance(limb_lengths, str):
+        if limb_lengths != "estimate":
+            raise ValueError(f"limb_lengths must be an array, a LimbLengthPrior, None or "
+                             f"'estimate', got {limb_lengths!r}")
+        per_subject = _estimate_per_subject(heatmaps, groups, A, who, chunk, show_progress)
     bar = tqdm(total=F * len(methods), desc=" ".join(methods), unit="frame", file=sys.stderr,
                disable=not show_progress, leave=False)
     for idx, rig in groups:
         for lo in range(0, len(idx), chunk):
             sel = idx[lo:lo + chunk]
             hm = _take(heatmaps, sel)
-            for method in methods:
-                t0 = time.perf_counter()
-                preds[method][sel] = estimate(
-                    method, hm, rig, A[sel], center=joints3d[sel, 0] if gt_root else None,
-                    limb_lengths=None if limb_lengths is None else limb_lengths[sel],
-                    progress=bar, **settings)
-                seconds[method] += time.perf_counter() - t0
+            parts = ([(np.ones(len(sel), bool), limb_lengths)] if per_subject is None else
+                     [(who[sel] == s, per_subject[s]["prior"]) for s in np.unique(who[sel])])
+            for keep, limbs in parts:
+                if not isinstance(limbs, LimbLengthPrior) and limbs is not None:
+                    limbs = np.asarray(limbs)[sel[keep]]
+                for method in methods:
+                    t0 = time.perf_counter()
+                    preds[method][sel[keep]] = estimate(
+                        method, hm[keep], rig, A[sel[keep]],
+                        center=joints3d[sel[keep], 0] if gt_root else None,
+                        limb_lengths=limbs, progress=bar, **settings)
+                    seconds[method] += time.perf_counter() - t0
     bar.close()
     results = {}
     for method in methods:
@@ -143,7 +165,42 @@ def evaluate(heatmaps, cameras, affines: np.ndarray, joints3d: np.ndarray,
             "per_joint": dict(zip(SKELETON.names, err.mean(0).tolist())),
             "frames": len(err), "ms_per_frame": 1e3 * seconds[method] / len(err),
         }
+    if per_subject is not None:
+        results["limb_estimates"] = {
+            str(s): {"limb_lengths": dict(zip(SKELETON.names[1:], e["prior"].mean[1:].tolist())),
+                     "frames": e["frames"], "seconds": e["seconds"]}
+            for s, e in per_subject.items()}
     return results
+
+
+def _estimate_per_subject(heatmaps, groups, A: np.ndarray, who: np.ndarray, chunk: int,
+                          show_progress: bool) -> dict:
+    """``{subject: {"prior", "frames", "seconds"}}``: each subject's limb lengths measured
+    from the heatmaps of all its frames (:func:`crossview.estimate_limb_lengths`, computed
+    chunk by chunk so that lazy heatmaps are read once)."""
+    from tqdm.auto import tqdm
+
+    from ..limbs import confident_joints, limb_lengths_from_joints
+    from ..rpsm import peak_observations
+
+    t0 = time.perf_counter()
+    X = np.full((len(who), SKELETON.n_joints, 3), np.nan)
+    bar = tqdm(total=len(who), desc="limb lengths", unit="frame", file=sys.stderr,
+               disable=not show_progress, leave=False)
+    for idx, rig in groups:
+        for lo in range(0, len(idx), chunk):
+            sel = idx[lo:lo + chunk]
+            uv, conf, px = peak_observations(_take(heatmaps, sel).astype(np.float64), A[sel])
+            X[sel] = confident_joints(uv, conf, rig, threshold_px=ROBUST_THRESHOLD_HM_PX * px)
+            bar.update(len(sel))
+    bar.close()
+    shared = (time.perf_counter() - t0) / len(who)
+    out = {}
+    for s in np.unique(who):
+        frames = who == s
+        out[s.item()] = {"prior": limb_lengths_from_joints(X[frames]),
+                         "frames": int(frames.sum()), "seconds": shared * int(frames.sum())}
+    return out
 
 
 def register(sub) -> None:
@@ -224,7 +281,18 @@ def register(sub) -> None:
     m.add_argument("--backend", default="numpy", choices=["naive", "numpy", "numba", "torch"])
     m.add_argument("--batch", type=int, default=16, help="frames per call")
     m.add_argument("--gt-root", action="store_true", help="centre the grid on the true root")
-    m.add_argument("--gt-limbs", action="store_true", help="use the true limb lengths")
+    limbs = m.add_mutually_exclusive_group()
+    limbs.add_argument("--gt-limbs", action="store_true", help="use the true limb lengths")
+    limbs.add_argument("--estimate-limbs", action="store_true",
+                       help="measure each subject's limb lengths from the heatmaps of all its "
+                            "evaluated frames (robust triangulation of confident joints, a "
+                            "median per limb) instead of using a prior")
+    limbs.add_argument("--prior-from", metavar="PATH",
+                       help="a limb-length prior fitted to the poses of a training file (an "
+                            "H36M-Toolbox pickle such as h36m_train.pkl, every 5th complete "
+                            "frame as the paper's training grouping), or a prior saved as JSON "
+                            "by LimbLengthPrior.to_dict; the paper's code builds its pairwise "
+                            "terms from training data")
     p.add_argument("--verbose", action="store_true", help="also print the error per joint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_json_flag(p)
@@ -281,7 +349,6 @@ class RenderedHeatmaps:
 
 def _h36m(args):
     from ..datasets.h36m import load_h36m
-    from ..skeleton import SKELETON
 
     frames = load_h36m(args.h36m, subjects=args.subjects, actions=args.actions, every=args.every,
                        on_missing="drop", joints3d_key="joints_3d" if args.universal else None,
@@ -311,28 +378,67 @@ def _h36m(args):
         data.update(sigma=args.sigma, seed=args.seed, jitter=args.jitter,
                     false_peak_prob=args.false_peaks, missing_prob=args.missing)
     return (heatmaps, frames.cameras, frames.affines(size, official=args.official_crops),
-            frames.joints3d, SKELETON.limb_lengths(frames.joints3d), data)
+            frames.joints3d, SKELETON.limb_lengths(frames.joints3d), data, frames.subject)
+
+
+def _limb_source(args, true_lengths: np.ndarray):
+    """What PSM and RPSM take as ``limb_lengths``, and a description of it for the output."""
+    if args.gt_limbs:
+        return true_lengths, {"source": "ground truth"}
+    if args.estimate_limbs:
+        return "estimate", {"source": "estimated per subject from the evaluated frames' "
+                                      "heatmaps"}
+    if args.prior_from:
+        prior = load_prior(args.prior_from)
+        return prior, {"source": f"prior from {args.prior_from}", "prior": prior.to_dict()}
+    return None, {"source": "the skeleton's default prior (anthropometric)"}
+
+
+def load_prior(path) -> LimbLengthPrior:
+    """A limb-length prior from ``path``: JSON written from :meth:`LimbLengthPrior.to_dict`,
+    or fitted to the poses of an H36M-Toolbox annotation pickle (its 3D truth, every 5th
+    complete frame, as the paper's code groups its training split)."""
+    import json
+    from pathlib import Path
+
+    from ..datasets.h36m import load_h36m
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--prior-from: no file at {path}")
+    if path.suffix.lower() == ".json":
+        try:
+            return LimbLengthPrior.from_dict(json.loads(path.read_text()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"--prior-from {path} is not a limb-length prior written by "
+                             f"LimbLengthPrior.to_dict ({exc})") from None
+    frames = load_h36m(path, every=5)
+    return LimbLengthPrior.fit(frames.joints3d, source=f"fitted to {path.name}")
 
 
 def run(args) -> int:
-    from ..skeleton import SKELETON
 
     if args.h36m:
-        heatmaps, cameras, affines, joints3d, limbs, data = _h36m(args)
+        heatmaps, cameras, affines, joints3d, limbs, data, subjects = _h36m(args)
     else:
         s, data = _scenes(args)
         data.update(frames=s.n_frames, views=s.n_views, heatmap_size=list(s.heatmap_size))
         heatmaps, cameras, affines, joints3d, limbs = (s.heatmaps, s.cameras, s.affines,
                                                        s.joints3d, s.limb_lengths)
+        subjects = s.subject
     settings = dict(n_bins=args.n_bins, depth=args.depth, cube_size=args.cube_size,
                     tolerance=args.tolerance, backend=args.backend, batch=args.batch,
                     refine_bins=args.refine_bins)
+    lengths, limbs_info = _limb_source(args, limbs)
     results = evaluate(heatmaps, cameras, affines, joints3d, args.method,
-                       gt_root=args.gt_root, limb_lengths=limbs if args.gt_limbs else None,
+                       gt_root=args.gt_root, limb_lengths=lengths, subjects=subjects,
                        show_progress=not args.no_progress, **settings)
+    estimates = results.pop("limb_estimates", None)
+    if estimates is not None:
+        limbs_info["per_subject"] = estimates
     if args.json:
         emit_json({"data": data, "settings": {**settings, "gt_root": args.gt_root,
-                                              "gt_limbs": args.gt_limbs},
+                                              "gt_limbs": args.gt_limbs, "limbs": limbs_info},
                    "results": results})
         return 0
     H, W = data["heatmap_size"]
@@ -358,7 +464,8 @@ def run(args) -> int:
               f"{100 * data.get('missing_prob', 0):.0f}%")
     truth = [name for name, on in (("root", args.gt_root), ("limb lengths", args.gt_limbs)) if on]
     print(f"ground truth given: {', '.join(truth) or 'none'}; PSM/RPSM: N={args.n_bins}, "
-          f"depth={args.depth}, refine bins={args.refine_bins}, backend={args.backend}")
+          f"depth={args.depth}, refine bins={args.refine_bins}, backend={args.backend}; "
+          f"limb lengths: {limbs_info['source']}")
     rows = [(m, r["frames"], r["mpjpe"], r["median"], r["p90"], r["ms_per_frame"])
             for m, r in results.items()]
     print(format_table(rows, ["method", "frames", "MPJPE mm", "median mm", "p90 mm",
