@@ -130,7 +130,7 @@ def test_h36m_with_a_networks_heatmaps_and_the_official_crop_convention(h36m_fil
     from crossview.datasets.h36m import load_h36m
 
     path, *_ = h36m_file
-    frames = load_h36m(path)
+    frames = load_h36m(path, every=1)
     npy = tmp_path / "net.npy"
     np.save(npy, frames.render_heatmaps((48, 48), official=True))   # stands in for a network
     right = _run_json(capsys, "--h36m", str(path), "--every", "1", "--heatmaps", str(npy),
@@ -162,7 +162,7 @@ def test_core_reads_lazy_heatmaps_in_chunks_and_per_frame_rigs(h36m_file):
     from crossview.datasets.h36m import load_h36m
 
     path, *_ = h36m_file
-    frames = load_h36m(path)
+    frames = load_h36m(path, every=1)
     lazy = RenderedHeatmaps(frames, (64, 64), 2.0, seed=0, official=False, jitter=1.0)
     A = frames.affines((64, 64))
     a = evaluate(lazy, frames.cameras, A, frames.joints3d, ["robust-dlt"], chunk=2)

@@ -81,7 +81,7 @@ def test_fixture_writes_the_toolbox_value_types(toolbox, real_file):
 def test_every_protocol_and_numpy_path_loads(tmp_path, toolbox, protocol, paths):
     path = dump(toolbox.records, tmp_path / "v.pkl", protocol, paths)
     assert path.read_bytes()[1] == protocol
-    frames = load_h36m(path)
+    frames = load_h36m(path, every=1)
     keys = toolbox.complete_keys()
     assert frames.n_frames == 20 and frames.dropped == 4 and _key_list(frames) == keys
     truth = np.stack([toolbox.world[k] for k in keys])
@@ -93,7 +93,7 @@ def test_every_protocol_and_numpy_path_loads(tmp_path, toolbox, protocol, paths)
 def test_float32_joints_load_as_stored(tmp_path, toolbox32, protocol):
     rec = toolbox32.records[0]
     assert rec["joints_3d_camera"].dtype == np.float32 and type(rec["center"][0]) is np.float32
-    frames = load_h36m(dump(toolbox32.records, tmp_path / "f32.pkl", protocol))
+    frames = load_h36m(dump(toolbox32.records, tmp_path / "f32.pkl", protocol), every=1)
     keys = toolbox32.complete_keys()
     # the stored float32 values, taken to the world in float64, exactly
     assert np.abs(frames.joints3d - _expected_world(toolbox32, keys)).max() < 1e-6
@@ -106,7 +106,7 @@ def test_float32_joints_load_as_stored(tmp_path, toolbox32, protocol):
 
 
 def test_cameras_project_the_truth_onto_the_stored_2d_joints(real_file, toolbox):
-    frames = load_h36m(real_file)
+    frames = load_h36m(real_file, every=1)
     keys = _key_list(frames)
     for f in (0, 7, 19):
         world = toolbox.world[keys[f]]
@@ -121,7 +121,7 @@ def test_cameras_project_the_truth_onto_the_stored_2d_joints(real_file, toolbox)
 
 
 def test_rigs_are_shared_per_subject(real_file, toolbox):
-    frames = load_h36m(real_file)
+    frames = load_h36m(real_file, every=1)
     groups = frames.rig_groups()
     assert [len(idx) for idx, _ in groups] == [11, 9]
     assert frames.subject[groups[0][0]].tolist() == [9] * 11
@@ -145,8 +145,8 @@ def test_centre_and_scale_may_be_tuples_lists_or_arrays(tmp_path, toolbox):
     recs[3]["center"] = np.array(recs[3]["center"])
     recs[6]["scale"] = np.float64(recs[6]["scale"][0])           # one number: the width
     recs[9]["scale"] = np.array(recs[9]["scale"]).reshape(2, 1)
-    frames = load_h36m(dump(recs, tmp_path / "c.pkl"))
-    ref = load_h36m(dump(toolbox.records, tmp_path / "ref.pkl"))
+    frames = load_h36m(dump(recs, tmp_path / "c.pkl"), every=1)
+    ref = load_h36m(dump(toolbox.records, tmp_path / "ref.pkl"), every=1)
     assert np.array_equal(frames.box_centers, ref.box_centers)
     assert np.array_equal(frames.box_sizes, ref.box_sizes)
 
@@ -191,18 +191,18 @@ def test_malformed_values_name_the_record_and_key(tmp_path, toolbox, i, change, 
     else:
         path = _broken(toolbox, tmp_path, i, **change)
     with pytest.raises(ValueError, match=message):
-        load_h36m(path)
+        load_h36m(path, every=1)
 
 
 def test_incomplete_frames_are_dropped_and_counted(real_file, toolbox):
-    frames = load_h36m(real_file)
+    frames = load_h36m(real_file, every=1)
     assert frames.dropped == 4 and "dropped=4" in repr(frames)
     assert (9, 3, 1, 2) not in _key_list(frames)           # lacks camera 3 (camera_id 2)
     with pytest.raises(ValueError, match=r"image_id=2 lacks view\(s\) \[2\] \(4 incomplete"):
-        load_h36m(real_file, on_missing="error")
+        load_h36m(real_file, on_missing="error", every=1)
     # counted among the chosen subjects only
-    assert load_h36m(real_file, subjects=[11]).dropped == 3
-    assert load_h36m(real_file, subjects=[9], actions=[2]).dropped == 0
+    assert load_h36m(real_file, subjects=[11], every=1).dropped == 3
+    assert load_h36m(real_file, subjects=[9], actions=[2], every=1).dropped == 0
     assert len(group_records(toolbox.records)) == 20
 
 
@@ -216,22 +216,24 @@ def test_stride_runs_over_the_whole_file_before_the_filter(real_file, toolbox):
     assert _key_list(mine) == sorted(k for k in keys if k[0] == 11)[::3]
     assert _key_list(mine) != _key_list(official)
     assert load_h36m(real_file, every=64).n_frames == 1
-    assert load_h36m(real_file, actions=3, subjects=9).n_frames == 5
+    assert load_h36m(real_file).n_frames == 1            # the paper's every 64th by default
+    assert load_h36m(real_file, actions=3, subjects=9, every=1).n_frames == 5
     with pytest.raises(ValueError, match="no complete"):
-        load_h36m(real_file, subjects=[5])
+        load_h36m(real_file, subjects=[5], every=1)
     with pytest.raises(ValueError, match="subjects must be numbers"):
-        load_h36m(real_file, subjects=["Alice"])
+        load_h36m(real_file, subjects=["Alice"], every=1)
     with pytest.raises(ValueError, match="stride_over must be one of"):
-        load_h36m(real_file, stride_over="sorted")
+        load_h36m(real_file, stride_over="sorted", every=1)
 
 
 def test_frames_keep_the_files_order(tmp_path, toolbox):
     recs = toolbox.records[::-1]                        # a file in another order
     path = dump(recs, tmp_path / "reversed.pkl")
-    frames = load_h36m(path)
+    frames = load_h36m(path, every=1)
     assert _key_list(frames) == toolbox.complete_keys()[::-1]
     assert np.array_equal(frames.joints2d[-1, 2], toolbox.records[6]["joints_2d"])
-    assert _key_list(load_h36m(path, stride_over="selection")) == sorted(toolbox.complete_keys())
+    assert (_key_list(load_h36m(path, stride_over="selection", every=1))
+            == sorted(toolbox.complete_keys()))
 
 
 def test_scoring_target_is_view_0s_own_joints_in_the_world(tmp_path, toolbox):
@@ -240,22 +242,22 @@ def test_scoring_target_is_view_0s_own_joints_in_the_world(tmp_path, toolbox):
         r["joints_3d_camera"] = r["joints_3d_camera"] + [0.0, 0.0, 0.1 * r["camera_id"]]
     path = dump(recs, tmp_path / "noisy.pkl")
     keys = toolbox.complete_keys()
-    first = load_h36m(path)
+    first = load_h36m(path, every=1)
     assert first.joints3d_key == "joints_3d_camera" and first.world_from == "first"
     view0 = np.stack([toolbox.world[k] for k in keys])   # view 0 carries no offset
     assert np.abs(first.joints3d - view0).max() < 1e-6
-    mean = load_h36m(path, world_from="mean")
+    mean = load_h36m(path, world_from="mean", every=1)
     assert 0.01 < np.abs(mean.joints3d - view0).max() < 0.3
-    universal = load_h36m(path, joints3d_key="joints_3d")
+    universal = load_h36m(path, joints3d_key="joints_3d", every=1)
     root = view0[:, :1]
     assert np.abs(universal.joints3d - (root + 0.95 * (view0 - root))).max() < 1e-6
     with pytest.raises(ValueError, match=r"frame \(9, 2, 1, 1\) .* disagree by 0\.[23] mm"):
-        load_h36m(path, tolerance_mm=0.15)
+        load_h36m(path, tolerance_mm=0.15, every=1)
 
 
 def test_official_focal_length_is_the_mean_of_fx_and_fy(real_file, toolbox):
-    ours = load_h36m(real_file)
-    official = load_h36m(real_file, focal="average")
+    ours = load_h36m(real_file, every=1)
+    official = load_h36m(real_file, focal="average", every=1)
     assert official.focal == "average" and "focal average" in repr(official)
     for cam, ref in zip(official.cameras[0], ours.cameras[0]):
         assert cam.fx == cam.fy == pytest.approx(0.5 * (ref.fx + ref.fy))
@@ -268,7 +270,7 @@ def test_official_focal_length_is_the_mean_of_fx_and_fy(real_file, toolbox):
     print(f"fx, fy apart vs their mean: up to {gap:.2f} px on this frame")
     assert gap > 0.1
     with pytest.raises(ValueError, match="focal must be one of"):
-        load_h36m(real_file, focal="mean")
+        load_h36m(real_file, focal="mean", every=1)
 
 
 def test_loading_streams_the_file(monkeypatch, real_file):
@@ -276,7 +278,7 @@ def test_loading_streams_the_file(monkeypatch, real_file):
         raise AssertionError("the file was read whole into memory")
 
     monkeypatch.setattr(pathlib.Path, "read_bytes", no_whole_file)
-    assert load_h36m(real_file).n_frames == 20
+    assert load_h36m(real_file, every=1).n_frames == 20
     assert len(safe_load_pickle(real_file)) == 92
 
 
@@ -377,7 +379,7 @@ def test_library_writer_round_trips_scenes(tiny_file, scenes):
     assert tiny_file.read_bytes()[:2] == b"\x80\x03"                    # protocol 3
     assert [r["camera_id"] for r in recs[:6]] == [0] * 5 + [1]           # cameras, then frames
     assert type(recs[0]["center"][0]) is np.float64 and recs[0]["box"].shape == (4,)
-    frames = load_h36m(tiny_file)
+    frames = load_h36m(tiny_file, every=1)
     assert frames.n_frames == scenes.n_frames and frames.n_views == 4
     assert frames.joints3d_key == "joints_3d_camera" and frames.dropped == 0
     assert np.allclose(frames.joints3d, scenes.joints3d, atol=1e-6)
@@ -389,7 +391,7 @@ def test_library_writer_round_trips_scenes(tiny_file, scenes):
 
 
 def test_universal_skeleton_is_the_other_3d_field(tiny_file, scenes):
-    frames = load_h36m(tiny_file, joints3d_key="joints_3d")
+    frames = load_h36m(tiny_file, joints3d_key="joints_3d", every=1)
     assert frames.joints3d_key == "joints_3d"
     assert np.allclose(frames.joints3d, universal_pose(scenes.joints3d), atol=1e-6)
     assert np.allclose(frames.joints3d[:, 0], scenes.joints3d[:, 0], atol=1e-6)   # same root
@@ -399,7 +401,7 @@ def test_universal_skeleton_is_the_other_3d_field(tiny_file, scenes):
 
 
 def test_official_affines_shift_the_box_centre_half_a_heatmap_pixel(tiny_file):
-    frames = load_h36m(tiny_file)
+    frames = load_h36m(tiny_file, every=1)
     H, W = 48, 64
     book = frames.affines((H, W))
     official = frames.affines((H, W), official=True)
@@ -416,13 +418,13 @@ def test_visibility_is_read_from_joints_vis(tmp_path, scenes):
     recs[6]["joints_vis"] = np.ones(17)
     recs[6]["joints_vis"][[3, 13]] = 0                 # frame 1, camera 1
     del recs[7]["joints_vis"]                          # absent: all annotated
-    frames = load_h36m(write_records(tmp_path / "v.pkl", recs))
+    frames = load_h36m(write_records(tmp_path / "v.pkl", recs), every=1)
     assert np.flatnonzero(~frames.visible[1, 1]).tolist() == [3, 13]
     assert frames.visible.sum() == frames.visible.size - 2
 
 
 def test_rendered_heatmaps_are_the_ground_truth_blobs(tiny_file, scenes):
-    frames = load_h36m(tiny_file)
+    frames = load_h36m(tiny_file, every=1)
     hm = frames.render_heatmaps(scenes.heatmap_size, sigma=scenes.sigma)
     clean = scenes.with_heatmaps()
     assert hm.shape == clean.heatmaps.shape and hm.dtype == np.float32
@@ -438,7 +440,7 @@ def test_wrong_layouts_are_rejected(tmp_path, scenes):
     def load_with(change, name):
         recs = records_from_scenes(scenes)
         change(recs)
-        return load_h36m(write_records(tmp_path / name, recs))
+        return load_h36m(write_records(tmp_path / name, recs), every=1)
 
     with pytest.raises(ValueError, match=r"record 0 lacks \['camera'\]"):
         load_with(lambda recs: recs[0].pop("camera"), "a.pkl")
@@ -456,21 +458,23 @@ def test_wrong_layouts_are_rejected(tmp_path, scenes):
     with pytest.raises(ValueError, match=r"record 0 lacks the key 'joints_3d_camera'.*joints_3d"):
         recs = records_from_scenes(scenes)
         no_3d(recs)
-        load_h36m(write_records(tmp_path / "c3.pkl", recs), joints3d_key="joints_3d_camera")
+        load_h36m(write_records(tmp_path / "c3.pkl", recs), joints3d_key="joints_3d_camera",
+                  every=1)
     with pytest.raises(ValueError, match="record 4 key 'scale' must be positive"):
         load_with(lambda recs: recs[4].update(scale=(0.0, 0.0)), "c4.pkl")
     with pytest.raises(ValueError, match="list of per-image records"):
-        load_h36m(write_records(tmp_path / "d.pkl", {"not": "a list"}))
+        load_h36m(write_records(tmp_path / "d.pkl", {"not": "a list"}), every=1)
     with pytest.raises(ValueError, match="record 1 is a str"):
-        load_h36m(write_records(tmp_path / "d2.pkl", [records_from_scenes(scenes)[0], "x"]))
+        load_h36m(write_records(tmp_path / "d2.pkl", [records_from_scenes(scenes)[0], "x"]),
+                  every=1)
     (tmp_path / "e.pkl").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a readable pickle"):
-        load_h36m(tmp_path / "e.pkl")
+        load_h36m(tmp_path / "e.pkl", every=1)
     (tmp_path / "f.pkl").write_bytes(pickle.dumps(records_from_scenes(scenes))[:500])
     with pytest.raises(ValueError, match="not a readable pickle"):
-        load_h36m(tmp_path / "f.pkl")
+        load_h36m(tmp_path / "f.pkl", every=1)
     with pytest.raises(FileNotFoundError):
-        load_h36m(tmp_path / "nope.pkl")
+        load_h36m(tmp_path / "nope.pkl", every=1)
 
 
 # ---------------------------------------------------------------------- unsafe pickles
@@ -489,7 +493,7 @@ def test_malicious_pickle_is_rejected_without_running(tmp_path):
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps([{"subject": 1, "payload": _Exploit(marker)}], protocol=2))
     with pytest.raises(UnsafePickleError, match="refusing to load"):
-        load_h36m(path)
+        load_h36m(path, every=1)
     assert not marker.exists()
     path.write_bytes(pickle.dumps([eval], protocol=4))   # any other global is refused too
     with pytest.raises(UnsafePickleError, match=r"builtins\.eval"):

@@ -430,16 +430,16 @@ def _ids(values, name: str) -> set[int] | None:
     return out
 
 
-def load_h36m(path: str | Path, subjects=None, actions=None, every: int = 1, n_views: int = 4,
+def load_h36m(path: str | Path, subjects=None, actions=None, every: int = 64, n_views: int = 4,
               on_missing: str = "drop", tolerance_mm: float = 1.0,
               joints3d_key: str | None = None, stride_over: str = "file",
               world_from: str = "first", focal: str = "separate") -> H36MFrames:
     """Read an H36M-Toolbox annotation pickle into synchronised multi-view frames.
 
     By default frames are chosen and scored as the paper's official code does:
-    complete frames in the order they first appear in the file, every ``every``-th of
-    them over the whole file (``get_group()[::64]`` for validation in
-    ``lib/dataset/multiview_h36m.py``; pass ``every=64``), and world joints from
+    complete frames in the order they first appear in the file, every 64th of them
+    over the whole file (``get_group()[::64]`` for validation in
+    ``lib/dataset/multiview_h36m.py``; ``every=1`` keeps all), and world joints from
     ``joints_3d_camera`` of the frame's first view (``camera_to_world_frame`` in
     ``run/pose3d/estimate.py`` since its commit e1211e3 of 2019-11-05; before that
     commit the code used ``joints_3d``).
@@ -449,8 +449,8 @@ def load_h36m(path: str | Path, subjects=None, actions=None, every: int = 1, n_v
     path : ``h36m_train.pkl``, ``h36m_validation.pkl`` or a file of the same layout.
     subjects, actions : keep only these subject / action numbers (``None``: all);
         subjects may also be written ``"S9"``.
-    every : keep every ``every``-th complete frame (the paper's code evaluates every 64th
-        and trains on every 5th).
+    every : keep every ``every``-th complete frame: 64 (the default) as the paper's code
+        evaluates, 5 as it trains, 1 for all.
     n_views : cameras per frame (``camera_id`` runs over ``0 .. n_views - 1``).
     on_missing : ``"drop"`` (the paper's code) or ``"error"`` for frames that lack a view
         (Human3.6M has some); :attr:`H36MFrames.dropped` counts those of the chosen
