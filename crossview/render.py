@@ -2,7 +2,7 @@
 
 Every pixel of a crop is a ray from the camera centre through that pixel (with the
 lens distortion undone). The ray is intersected analytically with the capsule body
-model :data:`crossview.synth.BODY_CAPSULES`, with the occluders (pillars are vertical
+model :data:`crossview.body.BODY_CAPSULES`, with the occluders (pillars are vertical
 capsules, boxes are axis-aligned), the floor ``z = 0`` and a cylindrical wall around
 the capture area. The nearest hit is shaded: Lambert plus ambient light with a
 per-frame light direction, a per-subject palette (skin, shirt, trousers, hair, shoes),
@@ -12,7 +12,7 @@ objects in some views and not in others.
 
 The same ray caster decides per-joint visibility (:func:`depth_visibility`): a
 joint is hidden when the first surface on its line of sight lies in front of it. It
-reproduces the analytic segment test of :func:`crossview.synth.visibility`.
+reproduces the analytic segment test of :func:`crossview.body.visibility`.
 
 The heavy lifting is vectorised in torch (float32 for images, float64 for the
 visibility test), over crops, pixels and primitives at once.
@@ -21,13 +21,14 @@ visibility test), over crops, pixels and primitives at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ._validate import check_int
+from .body import BODY_CAPSULES, JOINT_RADIUS, Occluder, capsule_exempt, rig_focus
 from .camera import Camera, pixels_to_normalized
 from .heatmap import invert_affine
-from .synth import BODY_CAPSULES, JOINT_RADIUS, Occluder, Scenes, _capsule_exempt, _rig_focus
 
 #: Radius (mm) of the cylindrical wall around the rig's focus (see :func:`room_center`).
 WALL_RADIUS = 7500.0
@@ -228,8 +229,8 @@ def depth_visibility(joints3d: np.ndarray, cameras: list[Camera],
     For each camera and joint, the ray from the camera centre towards the joint is
     cast through the scene the renderer draws; the joint is hidden when a surface
     (other than the body parts that contain the joint itself) comes before the point
-    :data:`crossview.synth.JOINT_RADIUS` in front of it. Codes as
-    :func:`crossview.synth.visibility`: 0 visible, 1 hidden by the body, 2 hidden by
+    :data:`crossview.body.JOINT_RADIUS` in front of it. Codes as
+    :func:`crossview.body.visibility`: 0 visible, 1 hidden by the body, 2 hidden by
     an occluder, 3 outside the image.
     """
     import torch
@@ -244,7 +245,7 @@ def depth_visibility(joints3d: np.ndarray, cameras: list[Camera],
     # exempt[j, k]: capsule k contains joint j (or is attached to it) and cannot hide it
     exempt = torch.zeros((J, K), dtype=torch.bool)
     for k, (ca, cb, _r) in enumerate(BODY_CAPSULES):
-        exempt[sorted(_capsule_exempt(ca, cb)), k] = True
+        exempt[sorted(capsule_exempt(ca, cb)), k] = True
     code = np.zeros((F, len(cameras), J), dtype=np.int8)
     X = torch.as_tensor(joints3d, dtype=dt)
     for v, cam in enumerate(cameras):
@@ -269,7 +270,7 @@ def depth_visibility(joints3d: np.ndarray, cameras: list[Camera],
 
 def room_center(cameras: list[Camera]) -> np.ndarray:
     """The point ``(x, y, 0)`` the rig looks at (mm): the centre of the room's wall."""
-    return _rig_focus(cameras)
+    return rig_focus(cameras)
 
 
 # ---------------------------------------------------------------------- crops
@@ -428,6 +429,23 @@ def _shade(o, d, t_caps, t_box, box_axis, a, b, r, app, room, focus):
 
 
 # ---------------------------------------------------------------------- entry point
+@runtime_checkable
+class SceneSet(Protocol):
+    """What the renderer reads of a scene set: the fields of :class:`crossview.synth.Scenes`
+    that place the people, the objects and the crops (the renderer never builds scenes, so it
+    names what it needs instead of importing them)."""
+
+    cameras: list[Camera]
+    joints3d: np.ndarray          #: (F, J, 3) world mm
+    affines: np.ndarray           #: (F, V, 2, 3) image px -> heatmap px
+    heatmap_size: tuple[int, int]
+    subject: np.ndarray           #: (F,) int: one appearance per subject
+    occluders: tuple[Occluder, ...]
+    seed: int | None
+    n_frames: int
+    n_views: int
+
+
 @dataclass
 class Renders:
     """Rendered crops of a scene set (all NumPy; **synthetic** images)."""
@@ -448,7 +466,7 @@ class Renders:
         return np.ascontiguousarray(self.images.transpose(0, 1, 4, 2, 3), dtype=np.float32) / 255.0
 
 
-def render_views(scenes: Scenes, frames=None, size: tuple[int, int] = (64, 64),
+def render_views(scenes: SceneSet, frames=None, size: tuple[int, int] = (64, 64),
                  seed: int | None = None, noise: float = 0.02, supersample: int = 1,
                  return_depth: bool = False, chunk: int = 64, progress: bool = False) -> Renders:
     """Render the crops of ``scenes`` that the heatmaps cover, as RGB images.
@@ -469,8 +487,9 @@ def render_views(scenes: Scenes, frames=None, size: tuple[int, int] = (64, 64),
     """
     import torch
 
-    if not isinstance(scenes, Scenes):
-        raise TypeError(f"scenes must be a crossview.Scenes, got {type(scenes).__name__}")
+    if not isinstance(scenes, SceneSet):
+        raise TypeError(f"scenes must be a crossview.Scenes (or have the fields of a SceneSet), "
+                        f"got {type(scenes).__name__}")
     H, W = int(size[0]), int(size[1])
     if H < 4 or W < 4:
         raise ValueError(f"size must be (H, W) with H, W >= 4, got {size!r}")

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import crossview as cv
+from crossview.body import BODY_CAPSULES, JOINT_RADIUS, Occluder, capsule_exempt, visibility
 from crossview.render import (
     box_hits,
     capsule_hits,
@@ -11,7 +12,6 @@ from crossview.render import (
     input_affines,
     render_views,
 )
-from crossview.synth import BODY_CAPSULES, JOINT_RADIUS, Occluder, _capsule_exempt, visibility
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def _brute_force_codes(joints3d, cameras, occluders, step=1.0):
                         obj |= bool((np.abs(p - c) <= half).all(1).any())
                 body = False
                 for a, b, r in BODY_CAPSULES:
-                    if j in _capsule_exempt(a, b):
+                    if j in capsule_exempt(a, b):
                         continue
                     A, B = joints3d[f, a], joints3d[f, b]
                     ab = B - A

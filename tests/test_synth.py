@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 
 import crossview as cv
-from crossview.synth import (
-    Occluder,
-    forward_kinematics,
-    segment_distance,
-    simulate_motion,
-    synthesize_heatmaps,
-    visibility,
-)
+from crossview.body import Occluder, segment_distance, visibility
+from crossview.synth import forward_kinematics, simulate_motion, synthesize_heatmaps
 
 
 def test_scenes_are_reproducible_from_a_seed():
