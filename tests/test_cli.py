@@ -8,7 +8,8 @@ import pytest
 
 import crossview as cv
 from crossview import synth
-from crossview.cli import build_parser, command_list, emit_json, format_table, main
+from crossview.cli import build_parser, command_list, main
+from crossview.tables import emit_json, format_table
 
 
 def test_info_lists_rigs_and_backends(capsys):

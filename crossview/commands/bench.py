@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._validate import BACKENDS
-from ..cli import add_json_flag, emit_json, format_table
+from ..tables import add_json_flag, emit_json, format_table
 
 #: Columns every table starts with; each target adds its own after them.
 COLUMNS = ["backend", "device", "threads", "batch", "ms_per_frame", "spread_ms",

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..camera import rig_groups
-from ..cli import add_json_flag, emit_json, format_table
 from ..skeleton import SKELETON, LimbLengthPrior
+from ..tables import add_json_flag, emit_json, format_table
 
 METHODS = ("dlt", "robust-dlt", "psm", "rpsm")
 """``dlt``: confidence-weighted DLT of each view's heatmap peak; ``robust-dlt``: the same

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import platform
 
-from ..cli import add_json_flag, emit_json, format_table
 from ..paths import DATA_DIR
+from ..tables import add_json_flag, emit_json, format_table
 
 
 def register(sub) -> None:

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..cli import add_json_flag, emit_json, format_table
+from ..tables import add_json_flag, emit_json, format_table
 
 
 def register(sub) -> None:

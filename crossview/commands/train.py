@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import add_json_flag, emit_json, format_table
+from ..tables import add_json_flag, emit_json, format_table
 
 #: How far (JDR percentage points) a retrained model may land from the shipped one and
 #: still count as a reproduction. Runs differing only in floating-point summation order
