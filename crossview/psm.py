@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._array import ArrayLike, is_torch, like, to_numpy
+from ._array import ArrayLike, is_torch, to_numpy
 from ._validate import as_float_array, check_affines, check_backend, check_int, check_positive
 from .camera import Camera
-from .kernels import get_kernel_module
+from .kernels import load_kernel
+from .kernels.interface import Bridge
 from .kernels.psm_common import limb_stencil, penalty
 from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 
@@ -179,44 +180,14 @@ def check_center(center, problem: Problem) -> np.ndarray:
     return c
 
 
-def to_backend(problem: Problem):
-    """The kernel module, its prepared heatmaps, the camera arrays, and ``native`` (converts
-    NumPy arrays to the backend's kind)."""
-    mod = get_kernel_module("psm", problem.backend)
-    if problem.backend == "torch":
-        import torch
-
-        ref = problem.ref
-        if is_torch(ref):
-            device = ref.device
-            dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float64
-        else:
-            device, dtype = torch.device("cpu"), torch.float64
-
-        def native(a, integer=False):
-            kind = torch.int64 if integer else dtype
-            if is_torch(a):
-                return a.to(device=device, dtype=kind).contiguous()
-            return torch.as_tensor(np.ascontiguousarray(a), device=device, dtype=kind)
-    else:
-        def native(a, integer=False):
-            return np.ascontiguousarray(a, dtype=np.int64 if integer else np.float64)
-    state = mod.prepare(native(problem.heatmaps), problem.floor)
-    cams = tuple(native(a) for a in problem.cams)
-    return mod, state, cams, native
-
-
-def from_backend(x, problem: Problem):
-    """A kernel's result as the kind of the input heatmaps, batch axis dropped if it had none."""
-    ref = problem.ref
-    if is_torch(x) and is_torch(ref):          # stays on the device: no round trip to the host
-        import torch
-
-        x = x.to(device=ref.device,
-                 dtype=ref.dtype if ref.is_floating_point() else torch.float64)
-    else:
-        x = like(to_numpy(x), ref) if is_torch(ref) else to_numpy(x)
-    return x if problem.batched else x[0]
+def kernel_inputs(problem: Problem, family: str):
+    """The ``family``'s kernel for the problem's backend, its :class:`~crossview.kernels.
+    interface.Bridge`, the prepared heatmap state and the camera arrays in the backend's
+    kind."""
+    kernel = load_kernel(family, problem.backend)
+    bridge = Bridge.for_input(problem.backend, problem.ref)
+    state = kernel.prepare(bridge.native(problem.heatmaps), problem.floor)
+    return kernel, bridge, state, tuple(bridge.native(a) for a in problem.cams)
 
 
 def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, center: ArrayLike,
@@ -252,12 +223,12 @@ def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, cent
     tolerance = check_positive(tolerance, "tolerance")
     centers = check_center(center, problem)
     V, J = problem.shape[1:3]
-    mod, state, cams, native = to_backend(problem)
+    kernel, bridge, state, cams = kernel_inputs(problem, "psm")
     windows = np.full(J, tolerance)
-    poses = mod.coarse(state, cams, native(centers), native(problem.lengths), native(windows),
-                       SKELETON.parents, n_bins, cube_size,
-                       penalty(J, V, float(np.log(problem.floor))))
-    return from_backend(poses, problem)
+    poses = kernel.coarse(state, cams, bridge.native(centers), bridge.native(problem.lengths),
+                          bridge.native(windows), SKELETON.parents, n_bins, cube_size,
+                          penalty(J, V, float(np.log(problem.floor))))
+    return bridge.output(poses, problem.ref, problem.batched)
 
 
 def grid(center: ArrayLike, n_bins: int = 16, cube_size: float = 2000.0) -> np.ndarray:

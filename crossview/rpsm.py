@@ -47,8 +47,9 @@ from ._array import ArrayLike, is_torch, to_numpy
 from ._validate import as_float_array, check_int, check_positive
 from .camera import Camera
 from .heatmap import find_peaks, heatmap_to_image
+from .kernels import load_kernel
 from .kernels.psm_common import EXCESS_COST, REFINE_BINS, penalty
-from .psm import DEFAULT_FLOOR, Problem, check_center, from_backend, prepare_inputs, to_backend
+from .psm import DEFAULT_FLOOR, Problem, check_center, kernel_inputs, prepare_inputs
 from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 from .triangulate import triangulate_robust
 
@@ -189,25 +190,27 @@ def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
         margin = np.broadcast_to(margin, (J,)).astype(np.float64)
     centers = root_center(problem) if center is None else check_center(center, problem)
 
-    mod, state, cams, native = to_backend(problem)
+    kernel, bridge, state, cams = kernel_inputs(problem, "psm")
     pen = penalty(J, V, float(np.log(problem.floor)))
-    lengths = native(problem.lengths)
-    coarse = mod.coarse(state, cams, native(centers), lengths, native(np.full(J, tolerance)),
-                        SKELETON.parents, n_bins, cube_size, pen)
+    lengths = bridge.native(problem.lengths)
+    coarse = kernel.coarse(state, cams, bridge.native(centers), lengths,
+                           bridge.native(np.full(J, tolerance)), SKELETON.parents, n_bins,
+                           cube_size, pen)
     sizes = stage_sizes(n_bins, depth, cube_size)
     if depth:
         windows = stage_windows(sizes, margin, tolerance)
-        stages = mod.refine(state, cams, coarse, lengths, native(windows), sizes,
-                            SKELETON.parents, EXCESS_COST, bins=refine_bins)
+        stages = load_kernel("rpsm", problem.backend).refine(
+            state, cams, coarse, lengths, bridge.native(windows), sizes, SKELETON.parents,
+            EXCESS_COST, bins=refine_bins)
         final = stages[:, -1]
     else:
         final = coarse
-    pose = from_backend(final, problem)
+    pose = bridge.output(final, problem.ref, problem.batched)
     if not return_stages:
         return pose
     every = np.concatenate([to_numpy(coarse)[:, None]]
                            + ([to_numpy(stages)] if depth else []), axis=1)
-    return pose, from_backend(every, problem)
+    return pose, bridge.output(every, problem.ref, problem.batched)
 
 
 __all__ = ["peak_observations", "root_center", "rpsm", "stage_sizes", "stage_windows"]

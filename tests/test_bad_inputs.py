@@ -20,7 +20,7 @@ import crossview as cv
 from crossview.commands.evaluate import estimate
 from crossview.datasets.h36m import load_h36m, records_from_scenes, write_records
 from crossview.epipolar import EpipolarSampler
-from crossview.kernels import get_kernel_module
+from crossview.kernels import load_kernel
 
 NAN, INF = float("nan"), float("inf")
 
@@ -351,7 +351,7 @@ BAD = [
     ("psm-affines-batch", lambda: psm(heatmaps=D().hm[None].repeat(2, 0),
                                       affines=D().A[None].repeat(3, 0)),
      ValueError, r"affines must have shape \(4, 2, 3\) or \(2, 4, 2, 3\)"),
-    ("get_kernel_module-backend", lambda: get_kernel_module("psm", "opencl"), ValueError,
+    ("load_kernel-backend", lambda: load_kernel("psm", "opencl"), ValueError,
      "backend must be one of"),
     ("estimate-method", lambda: estimate("ransac", D().hm[None], D().cams, D().A), ValueError,
      "method must be one of"),

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.kernels import get_kernel_module, psm_numba, psm_numpy, psm_torch
+from crossview.kernels import load_kernel, psm_numba, psm_torch
 from crossview.kernels.psm_common import keys_weights, limb_stencil, penalty, stencil_table
 from crossview.psm import grid, unary_terms
 
@@ -73,24 +73,19 @@ def test_an_empty_heatmap_does_not_veto(clean):
 
 @pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "torch"])
 def test_unary_backends_agree(clean, backend):
-    from crossview.psm import prepare_inputs, to_backend
+    from crossview.psm import kernel_inputs, prepare_inputs
 
     center = clean.joints3d[0, 12] + [7.0, -3.0, 11.0]
     pts = grid(center, n_bins=5, cube_size=400.0)          # around the left elbow
     ref = unary_terms(clean.heatmaps[0], clean.cameras, clean.affines[0], pts)
     problem = prepare_inputs(clean.heatmaps[0], clean.cameras, clean.affines[0], None, 1e-3,
                              backend)
-    mod, state, cams, native = to_backend(problem)
-    if backend == "naive":
-        got = np.array([[mod.unary_point(state, cams, 0, j, p) for p in pts] for j in range(17)])
-    elif backend == "numba":                                 # the coarse grid's kernel
-        U = np.empty((1, 17, len(pts)))
-        psm_numba._grid_unary(*state[:2], *cams, center[None], 5, 400.0, U, state[2])
-        got = U[0]
-    else:
-        got = mod.unary(state, cams, native(pts[None]))[0]
-        got = got.numpy() if backend == "torch" else got
-    assert np.allclose(got, ref, atol=1e-10)
+    kernel, bridge, state, cams = kernel_inputs(problem, "psm")
+    points = kernel.unary(state, cams, bridge.native(pts[None]))
+    on_grid = kernel.grid_unary(state, cams, bridge.native(center[None]), 5, 400.0)
+    for got in (points, on_grid):
+        assert got.shape == (1, 17, len(pts))
+        assert np.allclose(np.asarray(got)[0], ref, atol=1e-10)
     assert ref.max() > ref.min() + 1.0                        # the test sees the elbow's blob
 
 
@@ -115,7 +110,7 @@ def _brute_force(U, parents, n, lengths, window, pen):
     ((-1, 0, 0), (0, 1.0, 2.0), 0.25),         # a fork
     ((-1, 0, 1), (0, 7.0, 1.0), 0.1),          # the first limb cannot fit in the grid
 ])
-@pytest.mark.parametrize("backend", ["numpy", "numba", "torch"])
+@pytest.mark.parametrize("backend", ["naive", "numpy", "numba", "torch"])
 def test_max_product_is_exact(rng, parents, lengths, window, backend):
     n = 2 if len(parents) > 2 and lengths[1] > 5 else 3
     J = len(parents)
@@ -123,14 +118,9 @@ def test_max_product_is_exact(rng, parents, lengths, window, backend):
     pen = 5.0
     want = _brute_force(U, parents, n, lengths, window, pen)
     offsets, counts = stencil_table(np.array([lengths], float), 1.0, np.full(J, window))
-    if backend == "numpy":
-        got = psm_numpy.max_product_grid(U, offsets[0], counts[0], parents, n, pen)
-    elif backend == "numba":
-        got = psm_numba.max_product_grid(U[None], offsets, counts, parents, n, pen)[0]
-    else:
-        got = psm_torch.max_product_grid(torch.tensor(U[None]), offsets, counts, parents, n,
-                                         pen)[0].numpy()
-    assert np.array_equal(got, want)
+    U = torch.tensor(U[None]) if backend == "torch" else U[None]
+    got = load_kernel("psm", backend).max_product_grid(U, offsets, counts, parents, n, pen)
+    assert got.shape == (1, J) and np.array_equal(np.asarray(got)[0], want)
 
 
 def test_penalty_exceeds_any_unary_difference():
@@ -194,12 +184,12 @@ def test_psm_torch_in_torch_out(noisy, device, dtype):
 
 
 def test_unknown_backend_and_kernel_lookup():
-    assert get_kernel_module("psm", "numba") is psm_numba
-    assert get_kernel_module("psm", "torch") is psm_torch
+    assert load_kernel("psm", "numba") is psm_numba
+    assert load_kernel("psm", "torch") is psm_torch
     with pytest.raises(ValueError, match="backend must be one of"):
-        get_kernel_module("psm", "cupy")
-    with pytest.raises(ValueError, match="backend 'numpy' is not available for nothing"):
-        get_kernel_module("nothing", "numpy")
+        load_kernel("psm", "cupy")
+    with pytest.raises(ValueError, match="family must be one of 'fusion', 'psm', 'rpsm'"):
+        load_kernel("nothing", "numpy")
 
 
 def test_bad_input(clean):

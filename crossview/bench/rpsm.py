@@ -91,24 +91,6 @@ def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
     return rows
 
 
-def _unary(mod, backend, state, cams, centers, n, cube):
-    """The coarse grid's unary terms ``(B, J, n^3)`` with ``backend``'s kernel."""
-    if backend == "numba":
-        E = state[0]
-        U = np.empty((E.shape[0], E.shape[-1], n ** 3))
-        mod._grid_unary(state[0], state[1], *cams, centers, n, cube, U, state[2])
-        return U
-    return mod.unary(state, cams, mod.grid_points(centers, n, cube))
-
-
-def _max_product(mod, backend, U, offsets, counts, parents, n, penalty):
-    """Chosen bins ``(B, J)``: messages up the tree and back-tracking."""
-    if backend == "numpy":
-        return np.stack([mod.max_product_grid(U[b], offsets[b], counts[b], parents, n, penalty)
-                         for b in range(len(U))])
-    return mod.max_product_grid(U, offsets, counts, parents, n, penalty)
-
-
 def profile(config: BenchConfig, backend: str) -> list[dict]:
     """Where the time of one RPSM call goes: each stage timed on its own, per frame.
 
@@ -117,8 +99,9 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
     messages and back-tracking) and the ``depth`` refinement stages. Rows also give
     the stage's share of their sum and the time of the whole call.
     """
+    from ..kernels import load_kernel
     from ..kernels.psm_common import EXCESS_COST, penalty, stencil_table
-    from ..psm import prepare_inputs, to_backend
+    from ..psm import kernel_inputs, prepare_inputs
     from ..rpsm import PRIOR_MARGIN_STD, root_center, rpsm, stage_sizes, stage_windows
     from ..skeleton import LIMB_PRIOR, SKELETON
 
@@ -134,26 +117,28 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
     pen = penalty(J, V, float(np.log(1e-3)))
     problem = prepare_inputs(hm, s.cameras, A, None, 1e-3, backend)
     centers = root_center(problem)
-    mod, state, cams, native = to_backend(problem)
-    c, lengths = native(centers), native(problem.lengths)
+    kernel, bridge, state, cams = kernel_inputs(problem, "psm")
+    refine = load_kernel("rpsm", backend).refine
+    c, lengths = bridge.native(centers), bridge.native(problem.lengths)
     windows = np.full(J, 150.0)
-    U = _unary(mod, backend, state, cams, c, n, cube)
+    U = kernel.grid_unary(state, cams, c, n, cube)
     sizes = stage_sizes(n, depth, cube)
-    stage_w = native(stage_windows(sizes, PRIOR_MARGIN_STD * LIMB_PRIOR.std, 150.0))
-    poses = mod.coarse(state, cams, c, lengths, native(windows), parents, n, cube, pen)
+    stage_w = bridge.native(stage_windows(sizes, PRIOR_MARGIN_STD * LIMB_PRIOR.std, 150.0))
+    poses = kernel.coarse(state, cams, c, lengths, bridge.native(windows), parents, n, cube,
+                          pen)
 
     def max_product():
         o, k = stencil_table(problem.lengths, cube / (n - 1), windows)
-        return _max_product(mod, backend, U, o, k, parents, n, pen)
+        return kernel.max_product_grid(U, o, k, parents, n, pen)
 
     calls = {
         "checks": lambda: prepare_inputs(hm, s.cameras, A, None, 1e-3, backend),
         "root": lambda: root_center(problem),
-        "log-heatmaps": lambda: to_backend(problem),
-        "unary": lambda: _unary(mod, backend, state, cams, c, n, cube),
+        "log-heatmaps": lambda: kernel_inputs(problem, "psm"),
+        "unary": lambda: kernel.grid_unary(state, cams, c, n, cube),
         "max-product": max_product,
-        "refinement": lambda: mod.refine(state, cams, poses, lengths, stage_w, sizes, parents,
-                                         EXCESS_COST) if depth else None,
+        "refinement": lambda: refine(state, cams, poses, lengths, stage_w, sizes, parents,
+                                     EXCESS_COST, 2) if depth else None,
     }
     times = {k: measure(f, repeat=config.repeat, device=dev).median / B for k, f in calls.items()}
     whole = measure(lambda: rpsm(hm, s.cameras, A, n_bins=n, depth=depth, backend=backend),

@@ -1,31 +1,85 @@
-"""The hot loops, with interchangeable backends.
+"""The hot loops, behind one declared interface per family, with interchangeable backends.
 
-Every algorithm family (``fusion``, ``psm``, ...) has one module per backend, named
-``<family>_<backend>.py``: ``naive`` (plain Python loops, the readable reference),
-``numpy`` (vectorised), ``numba`` (compiled, parallel) and ``torch`` (CPU and CUDA).
-All backends of a family compute the same thing; tests check that they agree.
+Every algorithm family has one module per backend, named ``<family>_<backend>.py``:
 
->>> from crossview.kernels import get_kernel_module
->>> mod = get_kernel_module("fusion", "numba")   # doctest: +SKIP
+* ``naive``: plain Python loops, the readable reference;
+* ``numpy``: vectorised;
+* ``numba``: compiled, parallel over frames;
+* ``torch``: CPU and CUDA, batched.
+
+The families and what each module provides are declared in
+:mod:`crossview.kernels.interface` (:class:`~crossview.kernels.interface.FusionKernel`,
+:class:`~crossview.kernels.interface.PSMKernel`,
+:class:`~crossview.kernels.interface.RPSMKernel`). All backends of a family take and
+return the same arrays (batched, in the backend's own array kind) and compute the same
+thing; tests check that they agree. This package is the one place that knows the
+backend names (:data:`BACKENDS`) and how arrays travel to and from each backend
+(:class:`~crossview.kernels.interface.Bridge`). Numba and torch are imported only by the
+modules of those backends, when one of them is chosen.
+
+>>> from crossview.kernels import load_kernel
+>>> psm_kernel = load_kernel("psm", "numpy")
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
-from .._validate import BACKENDS, check_backend
+#: The backends, from the readable reference to the fastest.
+BACKENDS = ("naive", "numpy", "numba", "torch")
+#: The kernel families (see :mod:`crossview.kernels.interface`).
+FAMILIES = ("fusion", "psm", "rpsm")
 
 
-def get_kernel_module(family: str, backend: str) -> ModuleType:
+def check_backend(backend: object) -> str:
+    """``backend`` if it is one of :data:`BACKENDS`, else a ``ValueError`` that lists them."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))} or None; "
+                         f"got {backend!r}")
+    return backend
+
+
+def numba_available() -> bool:
+    """Whether Numba can be imported here (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def resolve_backend(backend: str | None, data: object = None) -> str:
+    """The backend a call runs on: ``backend`` itself, checked, or for ``None`` the
+    default, which means the same for every function of the library: ``"torch"`` when
+    ``data`` is a torch tensor (it stays on its device), otherwise ``"numba"`` when Numba
+    is installed and ``"numpy"`` when it is not."""
+    if backend is not None:
+        return check_backend(backend)
+    from .._array import is_torch
+
+    if is_torch(data):
+        return "torch"
+    return "numba" if numba_available() else "numpy"
+
+
+def load_kernel(family: str, backend: str) -> ModuleType:
     """The module implementing ``family`` with ``backend`` (imported on first use)."""
     check_backend(backend)
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(map(repr, FAMILIES))}; "
+                         f"got {family!r}")
+    name = f"{__name__}.{family}_{backend}"
     try:
-        return importlib.import_module(f"{__name__}.{family}_{backend}")
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == f"{__name__}.{family}_{backend}":
-            raise ValueError(f"backend {backend!r} is not available for {family}") from None
+        if exc.name in ("numba", "torch"):
+            raise ValueError(f"backend {backend!r} needs {exc.name}, which is not installed "
+                             f"here; choose one of {', '.join(map(repr, BACKENDS))}") from None
         raise
 
 
-__all__ = ["BACKENDS", "get_kernel_module"]
+__all__ = ["BACKENDS", "FAMILIES", "check_backend", "load_kernel", "numba_available",
+           "resolve_backend"]
+
+
+def get_kernel_module(family: str, backend: str) -> ModuleType:
+    """Former name of :func:`load_kernel`."""
+    return load_kernel(family, backend)

@@ -1,9 +1,11 @@
-"""PSM and RPSM in plain Python loops: the readable reference (small grids only).
+"""PSM in plain Python loops (:class:`~crossview.kernels.interface.PSMKernel`): the readable
+reference (small grids only).
 
 Nothing clever: every bin is projected and sampled one at a time, and the
 max-product compares every parent bin with every child bin, computing the limb
 term from their distance. The other backends must agree with this one.
-See :mod:`crossview.kernels.psm_common` for the conventions.
+See :mod:`crossview.kernels.psm_common` for the conventions; the projection and the
+sampling here also serve :mod:`crossview.kernels.rpsm_naive`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 
 import numpy as np
 
-from .psm_common import corner_signs, keys_weights
+from .psm_common import keys_weights
 
 
 def prepare(heatmaps: np.ndarray, floor: float):
@@ -101,38 +103,64 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     return poses
 
 
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
-    """RPSM stages: ``bins^3`` candidates per joint (8 corners for ``bins = 2``), max-product
-    with limb terms from the candidates' distances."""
-    B, J = poses.shape[:2]
-    signs = corner_signs(bins)
-    K = len(signs)
-    out = np.empty((B, len(sizes), J, 3))
+def _bin_centres(center, n: int, cube: float) -> list:
+    s = cube / (n - 1)
+    return [[center[k] + (i * s - cube / 2) for k, i in enumerate((ix, iy, iz))]
+            for ix in range(n) for iy in range(n) for iz in range(n)]
+
+
+def unary(state, cams, points):
+    """Unary terms ``(B, J, P)`` of points ``(B, P, 3)``, one point and view at a time."""
+    E = state[0]
+    B, J, P = E.shape[0], E.shape[2], points.shape[1]
+    out = np.empty((B, J, P))
     for b in range(B):
-        L = [list(poses[b, j]) for j in range(J)]
-        for t, size in enumerate(sizes):
-            C = [[[L[j][k] + signs[q][k] * (size / 2) for k in range(3)] for q in range(K)]
-                 for j in range(J)]
-            belief = [[unary_point(state, cams, b, j, C[j][q]) for q in range(K)]
-                      for j in range(J)]
-            best_child = [None] * J
-            for j in range(J - 1, 0, -1):
-                p = parents[j]
-                best_child[j] = []
-                for qp in range(K):
-                    best, arg = -math.inf, -1
-                    for qc in range(K):
-                        d = math.dist(C[p][qp], C[j][qc])
-                        excess = max(abs(d - lengths[b, j]) - windows[t][j], 0.0)
-                        score = belief[j][qc] - excess_cost * excess
-                        if score > best:
-                            best, arg = score, qc
-                    belief[p][qp] += best
-                    best_child[j].append(arg)
-            q = [0] * J
-            q[0] = max(range(K), key=lambda k: (belief[0][k], -k))
-            for j in range(1, J):
-                q[j] = best_child[j][q[parents[j]]]
-            L = [C[j][q[j]] for j in range(J)]
-            out[b, t] = L
+        for j in range(J):
+            for k in range(P):
+                out[b, j, k] = unary_point(state, cams, b, j, points[b, k])
     return out
+
+
+def grid_unary(state, cams, centers, n, cube):
+    """Unary terms ``(B, J, n^3)`` of each frame's coarse grid around ``centers`` ``(B, 3)``."""
+    points = np.array([_bin_centres(c, n, cube) for c in centers])
+    return unary(state, cams, points)
+
+
+def _reached(k: int, offsets, n: int):
+    """The bins of an ``n^3`` grid that the stencil ``offsets`` reaches from bin ``k``."""
+    ix, iy, iz = k // (n * n), (k // n) % n, k % n
+    for dx, dy, dz in offsets:
+        jx, jy, jz = ix + dx, iy + dy, iz + dz
+        if 0 <= jx < n and 0 <= jy < n and 0 <= jz < n:
+            yield (jx * n + jy) * n + jz
+
+
+def max_product_grid(U, offsets, counts, parents, n, penalty):
+    """Exact max-product over stencils, one bin and offset at a time -> bins ``(B, J)``.
+
+    A child's message at a parent bin is its best belief over the bins the stencil
+    reaches, or its best belief anywhere at the cost of a broken limb (``penalty``).
+    """
+    B, J, nb = U.shape
+    bins = np.empty((B, J), np.int64)
+    for b in range(B):
+        belief = [list(U[b, j]) for j in range(J)]
+
+        for j in range(J - 1, 0, -1):
+            broken = max(belief[j]) - penalty
+            for k in range(nb):
+                best = max([belief[j][c] for c in _reached(k, offsets[b, j, :counts[b, j]], n)],
+                           default=-math.inf)
+                belief[parents[j]][k] += max(best, broken)
+        bins[b, 0] = max(range(nb), key=lambda k: (belief[0][k], -k))
+        for j in range(1, J):
+            broken = max(belief[j]) - penalty
+            best, arg = -math.inf, -1
+            for c in _reached(bins[b, parents[j]], offsets[b, j, :counts[b, j]], n):
+                # the first maximum in stencil order
+                if belief[j][c] > best:
+                    best, arg = belief[j][c], c
+            bins[b, j] = arg if arg >= 0 and best >= broken else \
+                max(range(nb), key=lambda k: (belief[j][k], -k))
+    return bins

@@ -1,4 +1,6 @@
-"""PSM and RPSM compiled with Numba: one frame per thread, SIMD over joints and grid rows.
+"""PSM compiled with Numba (:class:`~crossview.kernels.interface.PSMKernel`): one frame per
+thread, SIMD over joints and grid rows; its state, projection and sampling also serve
+:mod:`crossview.kernels.rpsm_numba`.
 
 Where the time goes on the coarse grid (``N = 16``, 4 views, 17 joints) and what
 this module does about it:
@@ -41,7 +43,7 @@ import threading
 import numpy as np
 from numba import njit, prange
 
-from .psm_common import corner_signs, run_table, stencil_table
+from .psm_common import run_table, stencil_table
 
 #: Zero pixels around each heatmap: taps of points clamped to ``[-3, W + 1.5]`` stay inside.
 PAD = 4
@@ -134,7 +136,7 @@ def prepare(heatmaps: np.ndarray, floor: float):
 
 # ---------------------------------------------------------------------- sampling
 @njit(cache=True, inline="always")
-def _project(R, t, dist, aff, b, v, X0, X1, X2):
+def project_point(R, t, dist, aff, b, v, X0, X1, X2):
     """One point into view ``v`` of frame ``b``: heatmap ``(x, y)``; far outside if behind."""
     x = R[v, 0, 0] * X0 + R[v, 0, 1] * X1 + R[v, 0, 2] * X2 + t[v, 0]
     y = R[v, 1, 0] * X0 + R[v, 1, 1] * X1 + R[v, 1, 2] * X2 + t[v, 1]
@@ -200,7 +202,7 @@ def _sample_add(E, occupied, b, v, hx, hy, acc):
 
 
 @njit(cache=True, inline="always")
-def _sample_one(E, b, v, j, hx, hy):
+def sample_one(E, b, v, j, hx, hy):
     """The Keys-cubic sample of joint ``j``'s ``E[b, v, :, :, j]`` at heatmap ``(hx, hy)``."""
     H, W = E.shape[2] - 2 * PAD, E.shape[3] - 2 * PAD
     x, y = _clamp(hx, hy, H, W)
@@ -231,7 +233,7 @@ def _grid_unary_frame(E, occupied, logfloor, R, t, dist, aff, centers, b, n, cub
         for j in range(J):
             acc[j] = 0.0
         for v in range(V):
-            hx, hy = _project(R, t, dist, aff, b, v, X0, X1, X2)
+            hx, hy = project_point(R, t, dist, aff, b, v, X0, X1, X2)
             _sample_add(E, occupied, b, v, hx, hy, acc)
         for j in range(J):
             out[b, j, k] = acc[j] + V * logfloor
@@ -243,16 +245,56 @@ def _grid_unary_batch(E, occupied, logfloor, R, t, dist, aff, centers, n, cube, 
         _grid_unary_frame(E, occupied, logfloor, R, t, dist, aff, centers, b, n, cube, out)
 
 
-def _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, out, occupied):
-    """Unary terms ``out`` ``(B, J, n^3)`` of every frame's coarse grid around ``centers``.
+def grid_unary(state, cams, centers: np.ndarray, n: int, cube: float) -> np.ndarray:
+    """Unary terms ``(B, J, n^3)`` of every frame's coarse grid around ``centers`` ``(B, 3)``.
 
-    ``E`` and ``occupied`` are :func:`prepare`'s.
+    Bins are generated on the fly (no array of points), and a sample whose taps hold no
+    evidence is skipped (see :func:`prepare`).
     """
-    args = (E, occupied, logfloor, R, t, dist, aff, centers)
+    E, logfloor, occupied = state
+    R, t, dist, aff = cams
+    out = np.empty((E.shape[0], E.shape[4], n ** 3))
+    args = (E, occupied, logfloor, R, t, dist, aff, np.ascontiguousarray(centers))
     if E.shape[0] == 1:
         _grid_unary_frame(*args, 0, n, float(cube), out)
     else:
         _grid_unary_batch(*args, n, float(cube), out)
+    return out
+
+
+@njit(cache=True)
+def _unary_frame(E, occupied, logfloor, R, t, dist, aff, points, b, out):
+    V, J = E.shape[1], E.shape[4]
+    acc = np.empty(J)
+    for k in range(points.shape[1]):
+        for j in range(J):
+            acc[j] = 0.0
+        for v in range(V):
+            hx, hy = project_point(R, t, dist, aff, b, v, points[b, k, 0], points[b, k, 1],
+                              points[b, k, 2])
+            _sample_add(E, occupied, b, v, hx, hy, acc)
+        for j in range(J):
+            out[b, j, k] = acc[j] + V * logfloor
+
+
+@njit(parallel=True, cache=True)
+def _unary_batch(E, occupied, logfloor, R, t, dist, aff, points, out):
+    for b in prange(E.shape[0]):
+        _unary_frame(E, occupied, logfloor, R, t, dist, aff, points, b, out)
+
+
+def unary(state, cams, points: np.ndarray) -> np.ndarray:
+    """Unary terms ``(B, J, P)`` of world points ``(B, P, 3)`` (shared by joints)."""
+    E, logfloor, occupied = state
+    R, t, dist, aff = cams
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    out = np.empty((E.shape[0], E.shape[4], points.shape[1]))
+    args = (E, occupied, logfloor, R, t, dist, aff, points)
+    if E.shape[0] == 1:
+        _unary_frame(*args, 0, out)
+    else:
+        _unary_batch(*args, out)
+    return out
 
 
 # ---------------------------------------------------------------------- max-product
@@ -377,92 +419,10 @@ def max_product_grid(U, offsets, counts, parents, n, penalty):
 
 def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     """PSM on an ``n^3`` grid around each frame's centre -> poses ``(B, J, 3)``."""
-    E, logfloor, occupied = state
-    R, t, dist, aff = cams
-    B, J = E.shape[0], E.shape[4]
-    U = np.empty((B, J, n ** 3))
-    _grid_unary(E, logfloor, R, t, dist, aff, centers, n, cube, U, occupied)
+    U = grid_unary(state, cams, centers, n, cube)
     s = cube / (n - 1)
     offsets, counts = stencil_table(lengths, s, windows, max_offset=n - 1)
     bins = max_product_grid(U, offsets, counts, parents, n, penalty)
     ax = np.arange(n) * s - cube / 2
     idx = np.stack([bins // (n * n), (bins // n) % n, bins % n], -1)
     return centers[:, None, :] + ax[idx]
-
-
-# ---------------------------------------------------------------------- refinement
-@njit(cache=True)
-def _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                  excess_cost, signs, b, out):
-    """Refinement stages of frame ``b`` over the candidates ``signs`` ``(K, 3)`` (in units of
-    half the stage's size; :func:`~crossview.kernels.psm_common.corner_signs`)."""
-    V, J = E.shape[1], E.shape[4]
-    T = sizes.shape[0]
-    K = signs.shape[0]
-    L = poses[b].copy()
-    C = np.empty((J, K, 3))
-    belief = np.empty((J, K))
-    arg = np.zeros((J, K), np.int64)
-    q = np.empty(J, np.int64)
-    for ti in range(T):
-        h = sizes[ti] / 2
-        for j in range(J):
-            for c in range(K):
-                C[j, c, 0] = L[j, 0] + signs[c, 0] * h
-                C[j, c, 1] = L[j, 1] + signs[c, 1] * h
-                C[j, c, 2] = L[j, 2] + signs[c, 2] * h
-                total = 0.0
-                for v in range(V):
-                    hx, hy = _project(R, t, dist, aff, b, v, C[j, c, 0], C[j, c, 1], C[j, c, 2])
-                    total += _sample_one(E, b, v, j, hx, hy)
-                belief[j, c] = total + V * logfloor
-        for j in range(J - 1, 0, -1):
-            p = parents[j]
-            for cp in range(K):
-                best, a = -np.inf, -1
-                for cc in range(K):
-                    dx = C[p, cp, 0] - C[j, cc, 0]
-                    dy = C[p, cp, 1] - C[j, cc, 1]
-                    dz = C[p, cp, 2] - C[j, cc, 2]
-                    d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                    excess = max(abs(d - lengths[b, j]) - windows[ti, j], 0.0)
-                    score = belief[j, cc] - excess_cost * excess
-                    if score > best:
-                        best, a = score, cc
-                belief[p, cp] += best
-                arg[j, cp] = a
-        q[0] = np.argmax(belief[0])
-        for j in range(1, J):
-            q[j] = arg[j, q[parents[j]]]
-        for j in range(J):
-            for k in range(3):
-                L[j, k] = C[j, q[j], k]
-                out[b, ti, j, k] = L[j, k]
-
-
-@njit(parallel=True, cache=True)
-def _refine_batch(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                  excess_cost, signs, out):
-    for b in prange(E.shape[0]):
-        _refine_frame(E, logfloor, R, t, dist, aff, poses, lengths, windows, sizes, parents,
-                      excess_cost, signs, b, out)
-
-
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
-    """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`.
-
-    The candidates are a runtime array, so one compiled function serves 8 and 27 of them.
-    """
-    E, logfloor = state[:2]
-    R, t, dist, aff = cams
-    B, J = poses.shape[:2]
-    sizes = np.ascontiguousarray(sizes, dtype=np.float64)
-    out = np.empty((B, len(sizes), J, 3))
-    args = (E, logfloor, R, t, dist, aff, np.ascontiguousarray(poses), lengths,
-            np.ascontiguousarray(windows), sizes, np.asarray(parents, np.int64),
-            float(excess_cost), corner_signs(bins))
-    if B == 1:
-        _refine_frame(*args, 0, out)
-    else:
-        _refine_batch(*args, out)
-    return out

@@ -1,8 +1,10 @@
-"""PSM and RPSM with NumPy: vectorised over bins; the coarse grid loops over frames.
+"""PSM with NumPy (:class:`~crossview.kernels.interface.PSMKernel`): vectorised over bins;
+the coarse grid's max-product loops over frames.
 
 The coarse max-product uses the limb stencil: a message is the maximum of the
 child's belief over shifted copies of the grid, one shift per stencil offset.
-See :mod:`crossview.kernels.psm_common` for the conventions.
+See :mod:`crossview.kernels.psm_common` for the conventions; the projection and the
+sampling here also serve :mod:`crossview.kernels.rpsm_numpy`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..camera import distort_normalized
-from .psm_common import corner_signs, keys_weights, stencil_table, sum_views
+from .psm_common import keys_weights, stencil_table, sum_views
 
 #: Heatmaps are padded by this many zero pixels, so that every tap of a sample whose
 #: coordinates are clamped to ``[-3, W + 1.5]`` reads inside the array.
@@ -113,9 +115,10 @@ def shell_max(belief: np.ndarray, offsets: np.ndarray, n: int, penalty: float) -
     return np.maximum(acc, belief.max() - penalty).ravel()
 
 
-def max_product_grid(U: np.ndarray, offsets: np.ndarray, counts: np.ndarray, parents,
-                     n: int, penalty: float) -> np.ndarray:
-    """Exact max-product on the tree over a coarse grid. ``U`` ``(J, n^3)`` -> bins ``(J,)``."""
+def max_product_frame(U: np.ndarray, offsets: np.ndarray, counts: np.ndarray, parents,
+                      n: int, penalty: float) -> np.ndarray:
+    """Exact max-product on the tree over one frame's grid: ``U`` ``(J, n^3)``, stencils
+    ``(J, S, 3)`` with ``counts`` ``(J,)`` -> bins ``(J,)``."""
     J = len(parents)
     belief = U.copy()
     for j in range(J - 1, 0, -1):
@@ -125,6 +128,14 @@ def max_product_grid(U: np.ndarray, offsets: np.ndarray, counts: np.ndarray, par
     for j in range(1, J):
         bins[j] = best_in_shell(belief[j], bins[parents[j]], offsets[j, :counts[j]], n, penalty)
     return bins
+
+
+def max_product_grid(U: np.ndarray, offsets: np.ndarray, counts: np.ndarray, parents,
+                     n: int, penalty: float) -> np.ndarray:
+    """Exact max-product of every frame: ``U`` ``(B, J, n^3)``, stencils ``(B, J, S, 3)``
+    with ``counts`` ``(B, J)`` -> chosen bins ``(B, J)``."""
+    return np.stack([max_product_frame(U[b], offsets[b], counts[b], parents, n, penalty)
+                     for b in range(len(U))]).reshape(len(U), len(parents))
 
 
 def best_in_shell(belief: np.ndarray, parent_bin: int, offsets: np.ndarray, n: int,
@@ -144,68 +155,18 @@ def best_in_shell(belief: np.ndarray, parent_bin: int, offsets: np.ndarray, n: i
     return int(np.argmax(belief))
 
 
+def grid_unary(state, cams, centers: np.ndarray, n: int, cube: float) -> np.ndarray:
+    """Unary terms ``(B, J, n^3)`` of each frame's coarse grid around ``centers`` ``(B, 3)``."""
+    return unary(state, cams, grid_points(centers, n, cube))
+
+
 def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     """PSM on a grid of ``n^3`` bins around each frame's centre -> poses ``(B, J, 3)``."""
     X = grid_points(centers, n, cube)
     U = unary(state, cams, X)                          # (B, J, n^3)
     offsets, counts = stencil_table(lengths, cube / (n - 1), windows, max_offset=n - 1)
-    poses = np.empty((len(centers), len(parents), 3))
-    for b in range(len(centers)):
-        bins = max_product_grid(U[b], offsets[b], counts[b], parents, n, penalty)
-        poses[b] = X[b, bins]
-    return poses
-
-
-def max_product_corners(U, C, lengths, windows, parents, excess_cost):
-    """Max-product over each joint's ``K`` candidates (8 corners), all frames at once.
-
-    ``U`` ``(B, J, K)`` unaries, ``C`` ``(B, J, K, 3)`` candidate positions -> ``(B, J)``
-    chosen candidates. The pairwise term, computed on the fly from the candidates'
-    distances, costs ``excess_cost`` per mm that a limb lies outside its window.
-    """
-    B, J, K = U.shape
-    belief = U.copy()
-    arg = np.zeros((B, J, K), np.int64)
-    for j in range(J - 1, 0, -1):
-        p = parents[j]
-        diff = C[:, p, :, None, :] - C[:, j, None, :, :]
-        D = np.sqrt((diff * diff).sum(-1))                       # (B, K parent, K child)
-        excess = np.maximum(np.abs(D - lengths[:, j, None, None]) - windows[j], 0.0)
-        score = belief[:, j, None, :] - excess_cost * excess
-        arg[:, j] = score.argmax(-1)
-        belief[:, p] += score.max(-1)
-    q = np.empty((B, J), np.int64)
-    q[:, 0] = belief[:, 0].argmax(-1)
-    rows = np.arange(B)
-    for j in range(1, J):
-        q[:, j] = arg[rows, j, q[:, parents[j]]]
-    return q
-
-
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
-    """RPSM stages: ``bins x bins x bins`` candidates around every joint, grid size ``sizes[t]``.
-
-    ``poses`` ``(B, J, 3)`` start, ``windows`` ``(T, J)`` mm, ``excess_cost`` per mm
-    outside a window -> estimates ``(B, T, J, 3)``. ``bins = 2`` is the paper's grid of
-    8 corners at ``+-size/2``; ``bins = 3`` adds the estimate on each axis (27 candidates).
-    """
-    Lp, logfloor = state
-    B, J = poses.shape[:2]
-    V = Lp.shape[1]
-    signs = corner_signs(bins)
-    K = len(signs)
-    L = poses.copy()
-    out = np.empty((B, len(sizes), J, 3))
-    rows = np.arange(B)[:, None]
-    cols = np.arange(J)[None, :]
-    for t, size in enumerate(sizes):
-        C = L[:, :, None, :] + signs[None, None] * (size / 2)      # (B, J, K, 3)
-        hx, hy = project(cams, C.reshape(B, J * K, 3))
-        U = sum_views(sample(Lp, hx.reshape(B, V, J, K), hy.reshape(B, V, J, K)), logfloor)
-        q = max_product_corners(U, C, lengths, windows[t], parents, excess_cost)
-        L = C[rows, cols, q]
-        out[:, t] = L
-    return out
+    bins = max_product_grid(U, offsets, counts, parents, n, penalty)
+    return np.take_along_axis(X, bins[..., None], 1)
 
 
 def unary(state, cams, points):

@@ -1,4 +1,6 @@
-"""PSM and RPSM with torch, batched over frames, on the CPU or a CUDA device.
+"""PSM with torch (:class:`~crossview.kernels.interface.PSMKernel`), batched over frames, on
+the CPU or a CUDA device; its state, projection and sampling also serve
+:mod:`crossview.kernels.rpsm_torch`.
 
 No Python loop runs over bins or frames, and nothing waits for the device inside
 the algorithm (the one transfer back is the result):
@@ -32,7 +34,6 @@ import torch.nn.functional as F
 
 from ..camera import distort_normalized
 from .psm_common import (
-    corner_signs,
     depth_levels,
     keys_weights,
     run_table,
@@ -271,44 +272,9 @@ def coarse(state, cams, centers, lengths, windows, parents, n, cube, penalty):
     return poses
 
 
-def max_product_corners(U, C, lengths, windows, parents, excess_cost):
-    """Max-product over each joint's ``K`` candidates: unaries ``(B, J, K)``, positions
-    ``(B, J, K, 3)`` -> chosen candidates ``(B, J)``."""
-    B, J, K = U.shape
-    belief = U.clone()
-    arg = torch.zeros((B, J, K), dtype=torch.int64, device=U.device)
-    for j in range(J - 1, 0, -1):
-        p = parents[j]
-        diff = C[:, p, :, None, :] - C[:, j, None, :, :]
-        D = (diff * diff).sum(-1).sqrt()
-        excess = ((D - lengths[:, j, None, None]).abs() - windows[j]).clamp(min=0.0)
-        score = belief[:, j, None, :] - excess_cost * excess
-        best, arg[:, j] = score.max(-1)
-        belief[:, p] += best
-    q = torch.empty((B, J), dtype=torch.int64, device=U.device)
-    q[:, 0] = belief[:, 0].argmax(-1)
-    for j in range(1, J):
-        q[:, j] = arg[:, j].gather(-1, q[:, parents[j], None])[:, 0]
-    return q
-
-
-def refine(state, cams, poses, lengths, windows, sizes, parents, excess_cost, bins=2):
-    """RPSM stages -> estimates ``(B, T, J, 3)``; see :func:`crossview.kernels.psm_numpy.refine`."""
-    E, logfloor = state
-    B, J = poses.shape[:2]
-    V = E.shape[1]
-    signs = torch.as_tensor(corner_signs(bins), dtype=E.dtype, device=E.device)
-    K = len(signs)
-    L = poses.clone()
-    out = torch.empty((B, len(sizes), J, 3), dtype=E.dtype, device=E.device)
-    for t, size in enumerate(np.asarray(sizes).tolist()):
-        C = L[:, :, None, :] + signs * (size / 2)
-        hx, hy = project(cams, C.reshape(B, J * K, 3))
-        U = sum_views(sample(E, hx.reshape(B, V, J, K), hy.reshape(B, V, J, K)), logfloor)
-        q = max_product_corners(U, C, lengths, windows[t], parents, excess_cost)
-        L = C.gather(2, q[:, :, None, None].expand(-1, -1, 1, 3))[:, :, 0]
-        out[:, t] = L
-    return out
+def grid_unary(state, cams, centers: torch.Tensor, n: int, cube: float) -> torch.Tensor:
+    """Unary terms ``(B, J, n^3)`` of each frame's coarse grid around ``centers`` ``(B, 3)``."""
+    return unary(state, cams, grid_points(centers, n, cube))
 
 
 def unary(state, cams, points):
