@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.commands.evaluate import estimate
 from crossview.datasets.h36m import load_h36m, records_from_scenes, write_records
 from crossview.epipolar import EpipolarSampler
+from crossview.evaluation import estimate
 from crossview.kernels import load_kernel
 
 NAN, INF = float("nan"), float("inf")

@@ -5,7 +5,7 @@ import pytest
 
 import crossview as cv
 from crossview.cli import main
-from crossview.commands.evaluate import METHODS, estimate, evaluate
+from crossview.evaluation import METHODS, estimate, evaluate
 from crossview.metrics import joint_errors
 
 
@@ -158,8 +158,8 @@ def test_h36m_command_reports_bad_inputs(h36m_file, tmp_path, capsys):
 
 def test_core_reads_lazy_heatmaps_in_chunks_and_per_frame_rigs(h36m_file):
     from crossview.camera import rig_groups
-    from crossview.commands.evaluate import RenderedHeatmaps
     from crossview.datasets.h36m import load_h36m
+    from crossview.evaluation import RenderedHeatmaps
 
     path, *_ = h36m_file
     frames = load_h36m(path, every=1)
