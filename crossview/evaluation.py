@@ -72,8 +72,8 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
             # PSM is RPSM's first stage alone (depth 0); both triangulate the root without center
             lengths = (limb_lengths if limb_lengths is None
                        or isinstance(limb_lengths, LimbLengthPrior) else limb_lengths[sl])
-            out[sl] = rpsm(hm, cameras, A[sl], None if center is None else center[sl],
-                           lengths, n_bins=n_bins,
+            out[sl] = rpsm(hm, cameras, A[sl], center=None if center is None else center[sl],
+                           limb_lengths=lengths, n_bins=n_bins,
                            depth=0 if method == "psm" else depth, cube_size=cube_size,
                            tolerance=tolerance, backend=backend, refine_bins=refine_bins)
         if progress is not None:

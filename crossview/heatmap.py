@@ -223,3 +223,21 @@ def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
         x = x + vertex(log_at(0, -1), c, log_at(0, 1), (ix > 0) & (ix < W - 1))
         y = y + vertex(log_at(-1, 0), c, log_at(1, 0), (iy > 0) & (iy < H - 1))
     return m.stack([x, y], -1), values
+
+
+def peak_observations(heatmaps: ArrayLike, affines: ArrayLike):
+    """Heatmap peaks as triangulation input: image pixels ``(..., V, J, 2)``, peak heights
+    ``(..., V, J)`` (the confidences), and the size of one heatmap pixel in image pixels.
+
+    ``heatmaps`` ``(..., V, J, H, W)``, ``affines`` ``(..., V, 2, 3)`` (NumPy). Peaks are
+    sub-pixel refined arg-maxes (:func:`find_peaks`), in float64; heatmaps on a GPU are
+    searched there, so that only the peaks cross to the host.
+    """
+    affines = np.asarray(to_numpy(affines), dtype=np.float64)
+    if is_torch(heatmaps) and heatmaps.device.type != "cpu":
+        peaks, values = (to_numpy(a) for a in find_peaks(heatmaps.double()))
+    else:
+        peaks, values = find_peaks(to_numpy(heatmaps).astype(np.float64, copy=False))
+    uv = heatmap_to_image(peaks, affines)
+    scale = np.sqrt(np.abs(np.linalg.det(affines[..., :2])))     # heatmap px per image px
+    return uv, values, float(1.0 / scale.mean())

@@ -25,18 +25,21 @@ book derives the difference.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._array import ArrayLike, is_torch, to_numpy
-from ._validate import as_float_array, check_affines, check_backend, check_int, check_positive
+from ._validate import as_float_array, check_affines, check_int, check_positive
 from .camera import Camera
-from .kernels import load_kernel
-from .kernels.interface import Bridge
+from .heatmap import peak_observations
+from .kernels import load_kernel, resolve_backend
+from .kernels.interface import Array, Bridge
 from .kernels.psm_common import limb_stencil, penalty
 from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
+from .triangulate import triangulate_robust
 
 #: Heatmap values below this count as this much evidence (see :func:`psm`).
 DEFAULT_FLOOR = 1e-3
@@ -101,8 +104,9 @@ def _extremes(x) -> tuple[float, float]:
 
 
 def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> Problem:
-    """Validate the shared inputs of PSM and RPSM and bring them to batched NumPy form."""
-    check_backend(backend)
+    """Validate the shared inputs of PSM and RPSM and bring them to batched NumPy form;
+    ``backend`` (``None`` for the default) is resolved once, here."""
+    backend = resolve_backend(backend, heatmaps)
     floor = check_positive(floor, "floor")
     ref = heatmaps
     hm = as_float_array(heatmaps, "heatmaps", trailing=(None, None, None, None), finite=False)
@@ -190,10 +194,57 @@ def kernel_inputs(problem: Problem, family: str):
     return kernel, bridge, state, tuple(bridge.native(a) for a in problem.cams)
 
 
-def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, center: ArrayLike,
-        limb_lengths: ArrayLike | LimbLengthPrior | None, n_bins: int = 16,
-        cube_size: float = 2000.0, tolerance: float = 150.0, backend: str = "numpy", *,
-        floor: float = DEFAULT_FLOOR):
+def root_centers(problem: Problem, threshold_hm_px: float = 5.0) -> np.ndarray:
+    """The root of every frame of a validated problem, ``(B, 3)`` mm; see
+    :func:`root_center`."""
+    hm = problem.heatmaps
+    uv, values, px = peak_observations(hm[:, :, :1], problem.affines)
+    threshold = threshold_hm_px * px
+    root = triangulate_robust(uv, problem.cameras, values, threshold=threshold)[:, 0]
+    lost = ~np.isfinite(root).all(-1)
+    if lost.any():
+        uv, values, _ = peak_observations(hm[_index(lost, hm)], problem.affines[lost])
+        X = triangulate_robust(uv, problem.cameras, values, threshold=threshold)
+        with warnings.catch_warnings():       # frames where no joint triangulates stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            root[lost] = np.nanmedian(X, axis=1)
+    if not np.isfinite(root).all():
+        b = int(np.flatnonzero(~np.isfinite(root).all(-1))[0])
+        raise ValueError(f"center=None: frame {b} has no joint seen in two views to "
+                         "triangulate; pass center explicitly")
+    return root
+
+
+def _index(mask: np.ndarray, like_x):
+    """A NumPy boolean mask as an index of ``like_x`` (a tensor wants a tensor on its device)."""
+    if is_torch(like_x):
+        import torch
+
+        return torch.as_tensor(mask, device=like_x.device)
+    return mask
+
+
+def root_center(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, *,
+                threshold_hm_px: float = 5.0) -> np.ndarray:
+    """The root joint ``(3,)`` (or ``(B, 3)`` for batched heatmaps), mm, robustly
+    triangulated from its heatmap peaks: where :func:`psm` and :func:`crossview.rpsm` put
+    their first grid when no ``center`` is given.
+
+    Peaks are weighted by their height; views whose peak disagrees by more than
+    ``threshold_hm_px`` heatmap pixels (about 40 image pixels on the Human3.6M crops)
+    are left out. When the root cannot be triangulated (fewer than two views see it),
+    the median of all triangulated joints stands in.
+    """
+    problem = prepare_inputs(heatmaps, cameras, affines, None, DEFAULT_FLOOR, "numpy")
+    roots = root_centers(problem, check_positive(threshold_hm_px, "threshold_hm_px"))
+    return roots if problem.batched else roots[0]
+
+
+def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, *,
+        center: ArrayLike | None = None,
+        limb_lengths: ArrayLike | LimbLengthPrior | None = None, n_bins: int = 16,
+        cube_size: float = 2000.0, tolerance: float = 150.0, floor: float = DEFAULT_FLOOR,
+        backend: str | None = None) -> Array:
     """Pose ``(J, 3)`` (mm) maximising the pictorial structure model on an ``n_bins^3`` grid.
 
     Parameters
@@ -201,27 +252,27 @@ def psm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, cent
     heatmaps : ``(V, J, H, W)`` non-negative, or batched ``(B, V, J, H, W)``.
     cameras : the ``V`` cameras.
     affines : ``(V, 2, 3)`` image px -> heatmap px, shared by all frames, or ``(B, V, 2, 3)``.
-    center : ``(3,)`` or ``(B, 3)`` mm, the middle of the cube (usually the triangulated root).
+    center : ``(3,)`` or ``(B, 3)`` mm, the middle of the cube; ``None`` triangulates the
+        root robustly from its heatmap peaks (:func:`root_center`).
     limb_lengths : ``(J,)`` or ``(B, J)`` expected limb lengths (mm), a
         :class:`~crossview.skeleton.LimbLengthPrior` (its means), or ``None`` for the
         skeleton prior's means.
     n_bins : bins per axis ``N >= 2``; the spacing is ``cube_size / (N - 1)``.
     cube_size : edge of the cube (mm).
     tolerance : a limb is plausible when its length is within this of the expected one (mm).
-    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"`` or ``"torch"``.
     floor : heatmap values are clipped from below at this before the logarithm.
+    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"``, ``"torch"``, or
+        ``None``: torch for tensors, otherwise Numba when installed, else NumPy
+        (:func:`crossview.kernels.resolve_backend`). All give the same pose.
 
     Returns ``(J, 3)``, or ``(B, J, 3)`` for batched heatmaps: the centres of the chosen
     bins, in the kind (NumPy or torch, device and dtype) of ``heatmaps``.
     """
-    if center is None:
-        raise ValueError("center is required: psm's grid is placed around it (crossview.rpsm "
-                         "with depth=0 is PSM around the triangulated root)")
     problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)
     n_bins = check_int(n_bins, "n_bins", 2)
     cube_size = check_positive(cube_size, "cube_size")
     tolerance = check_positive(tolerance, "tolerance")
-    centers = check_center(center, problem)
+    centers = root_centers(problem) if center is None else check_center(center, problem)
     V, J = problem.shape[1:3]
     kernel, bridge, state, cams = kernel_inputs(problem, "psm")
     windows = np.full(J, tolerance)
@@ -265,4 +316,4 @@ def unary_terms(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLi
     return psm_numpy.unary(state, problem.cams, pts[None])[0]
 
 
-__all__ = ["DEFAULT_FLOOR", "grid", "limb_stencil", "psm", "unary_terms"]
+__all__ = ["DEFAULT_FLOOR", "grid", "limb_stencil", "psm", "root_center", "unary_terms"]

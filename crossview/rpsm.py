@@ -38,20 +38,26 @@ shrinking windows gain.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._array import ArrayLike, is_torch, to_numpy
+from ._array import ArrayLike, to_numpy
 from ._validate import as_float_array, check_int, check_positive
 from .camera import Camera
-from .heatmap import find_peaks, heatmap_to_image
+from .heatmap import peak_observations
 from .kernels import load_kernel
+from .kernels.interface import Array
 from .kernels.psm_common import EXCESS_COST, REFINE_BINS, penalty
-from .psm import DEFAULT_FLOOR, Problem, check_center, kernel_inputs, prepare_inputs
+from .psm import (
+    DEFAULT_FLOOR,
+    check_center,
+    kernel_inputs,
+    prepare_inputs,
+    root_centers,
+)
 from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
-from .triangulate import triangulate_robust
 
 #: Standard deviations of the limb-length prior that the late stages allow. Chosen by
 #: measurement on synthetic people the prior did not generate (chapter 7): with 7, a
@@ -71,103 +77,34 @@ def stage_windows(sizes: np.ndarray, margin: np.ndarray, tolerance: float) -> np
     return np.minimum(tolerance, margin[None, :] + np.sqrt(3.0) * sizes[:, None])
 
 
-def peak_observations(heatmaps: np.ndarray, affines: np.ndarray):
-    """Heatmap peaks as triangulation input: image pixels ``(..., V, J, 2)``, peak heights
-    ``(..., V, J)`` (the confidences), and the size of one heatmap pixel in image pixels.
+@dataclass(frozen=True)
+class RPSMResult:
+    """What :func:`rpsm_detailed` found, in the kind of the input heatmaps (``B`` frames;
+    without the batch axis for one frame)."""
 
-    ``heatmaps`` ``(..., V, J, H, W)``, ``affines`` ``(..., V, 2, 3)`` (NumPy). Peaks are
-    sub-pixel refined arg-maxes (:func:`crossview.find_peaks`), in float64; heatmaps on
-    a GPU are searched there, so that only the peaks cross to the host.
-    """
-    if is_torch(heatmaps) and heatmaps.device.type != "cpu":
-        peaks, values = (to_numpy(a) for a in find_peaks(heatmaps.double()))
-    else:
-        peaks, values = find_peaks(to_numpy(heatmaps).astype(np.float64, copy=False))
-    uv = heatmap_to_image(peaks, affines)
-    scale = np.sqrt(np.abs(np.linalg.det(affines[..., :2])))     # heatmap px per image px
-    return uv, values, float(1.0 / scale.mean())
+    pose: Array                   #: (B, J, 3) mm: the estimate after the last stage
+    stages: Array                 #: (B, depth + 1, J, 3) mm: stage 0 is the coarse PSM
+    center: np.ndarray            #: (B, 3) mm: the middle of each frame's first grid
+    limb_lengths: np.ndarray      #: (B, J) mm: the expected limb lengths
+    margin: np.ndarray            #: (J,) mm: how far the late stages let a limb be off
 
 
-def _index(mask: np.ndarray, like_x):
-    """A NumPy boolean mask as an index of ``like_x`` (a tensor wants a tensor on its device)."""
-    if is_torch(like_x):
-        import torch
-
-        return torch.as_tensor(mask, device=like_x.device)
-    return mask
-
-
-def root_center(problem: Problem, threshold_px: float = 5.0) -> np.ndarray:
-    """The root of every frame ``(B, 3)``, robustly triangulated from its heatmap peaks.
-
-    Peaks are weighted by their height; views whose peak disagrees by more than
-    ``threshold_px`` heatmap pixels (in image pixels, about 40 on the Human3.6M crops)
-    are left out. When the root cannot be triangulated (fewer than two views see
-    it), the median of all triangulated joints stands in.
-    """
-    hm = problem.heatmaps
-    uv, values, px = peak_observations(hm[:, :, :1], problem.affines)
-    threshold = threshold_px * px
-    root = triangulate_robust(uv, problem.cameras, values, threshold=threshold)[:, 0]
-    lost = ~np.isfinite(root).all(-1)
-    if lost.any():
-        uv, values, _ = peak_observations(hm[_index(lost, hm)], problem.affines[lost])
-        X = triangulate_robust(uv, problem.cameras, values, threshold=threshold)
-        with warnings.catch_warnings():       # frames where no joint triangulates stay NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            root[lost] = np.nanmedian(X, axis=1)
-    if not np.isfinite(root).all():
-        b = int(np.flatnonzero(~np.isfinite(root).all(-1))[0])
-        raise ValueError(f"center=None: frame {b} has no joint seen in two views to "
-                         "triangulate; pass center explicitly")
-    return root
+def _margin(length_margin, limb_lengths, J: int) -> np.ndarray:
+    if length_margin is None:
+        prior = LIMB_PRIOR if limb_lengths is None else limb_lengths
+        return (PRIOR_MARGIN_STD * prior.std if isinstance(prior, LimbLengthPrior)
+                else np.zeros(J))
+    margin = to_numpy(as_float_array(length_margin, "length_margin"))
+    if margin.shape not in ((), (J,)) or (margin < 0).any():
+        raise ValueError(f"length_margin must be a non-negative number (mm) or have shape "
+                         f"({J},), got {margin!r}")
+    return np.broadcast_to(margin, (J,)).astype(np.float64)
 
 
-def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
-         center: ArrayLike | None = None,
-         limb_lengths: ArrayLike | LimbLengthPrior | None = None,
-         n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0, tolerance: float = 150.0,
-         backend: str = "numpy", *, floor: float = DEFAULT_FLOOR,
-         length_margin: ArrayLike | float | None = None, return_stages: bool = False,
-         refine_bins: int = 2):
-    """Pose ``(J, 3)`` (mm) by the recursive pictorial structure model.
-
-    Parameters
-    ----------
-    heatmaps : ``(V, J, H, W)`` non-negative, or batched ``(B, V, J, H, W)``.
-    cameras : the ``V`` cameras.
-    affines : ``(V, 2, 3)`` image px -> heatmap px shared by all frames, or ``(B, V, 2, 3)``.
-    center : ``(3,)`` or ``(B, 3)`` middle of the first grid (mm); ``None`` triangulates
-        the root robustly from its heatmap peaks.
-    limb_lengths : ``(J,)`` or ``(B, J)`` mm; or a :class:`~crossview.skeleton.LimbLengthPrior`
-        (a fitted one, or :func:`crossview.estimate_limb_lengths`' estimate), whose means
-        are the lengths and whose spreads set the late stages' margin; ``None`` for the
-        skeleton's default prior :data:`crossview.LIMB_PRIOR`.
-    n_bins : bins per axis of the first grid (``N >= 2``).
-    depth : refinement stages after the first (``>= 0``; 0 is plain PSM).
-    cube_size : edge of the first grid's cube (mm).
-    tolerance : the widest limb window (mm), used by the first stage.
-    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"`` or ``"torch"``.
-    floor : heatmap values are clipped from below at this before the logarithm.
-    length_margin : how far (mm) true limbs may be from ``limb_lengths``, scalar or ``(J,)``;
-        default :data:`PRIOR_MARGIN_STD` standard deviations of a prior, 0 for lengths
-        given as numbers.
-    return_stages : also return every stage's estimate, ``(depth + 1, J, 3)``
-        (``(B, depth + 1, J, 3)`` batched), stage 0 being the coarse PSM.
-    refine_bins : candidate points per axis in each refinement stage: ``2``, the paper's
-        ``2 x 2 x 2`` corners at ``+-size/2`` (a binary search), or ``3``, which adds the
-        current estimate on each axis (27 candidates; robust to unaries whose ellipsoid
-        is not aligned with the grid, at about three times the refinement's cost).
-
-    Returns the pose ``(J, 3)`` or ``(B, J, 3)`` in the kind of ``heatmaps``, and with
-    ``return_stages`` the tuple ``(pose, stages)``.
-
-    Examples
-    --------
-    >>> import crossview as cv
-    >>> s = cv.make_scenes(2, seed=0)
-    >>> poses = cv.rpsm(s.heatmaps, s.cameras, s.affines)        # (2, 17, 3)
-    """
+def solve(heatmaps, cameras, affines, *, center, limb_lengths, n_bins, depth, cube_size,
+          tolerance, length_margin, refine_bins, floor, backend, detailed: bool):
+    """The shared body of :func:`crossview.psm` (``depth = 0``), :func:`rpsm` and
+    :func:`rpsm_detailed`: validate, pick the kernels, call them, convert back."""
     problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)
     n_bins = check_int(n_bins, "n_bins", 2)
     depth = check_int(depth, "depth", 0)
@@ -178,39 +115,96 @@ def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
         raise ValueError(f"refine_bins must be one of {REFINE_BINS} (candidate points per "
                          f"axis in a refinement stage), got {refine_bins}")
     V, J = problem.shape[1:3]
-    if length_margin is None:
-        prior = LIMB_PRIOR if limb_lengths is None else limb_lengths
-        margin = (PRIOR_MARGIN_STD * prior.std if isinstance(prior, LimbLengthPrior)
-                  else np.zeros(J))
-    else:
-        margin = to_numpy(as_float_array(length_margin, "length_margin"))
-        if margin.shape not in ((), (J,)) or (margin < 0).any():
-            raise ValueError(f"length_margin must be a non-negative number or have shape "
-                             f"({J},), got {margin!r}")
-        margin = np.broadcast_to(margin, (J,)).astype(np.float64)
-    centers = root_center(problem) if center is None else check_center(center, problem)
+    margin = _margin(length_margin, limb_lengths, J)
+    centers = root_centers(problem) if center is None else check_center(center, problem)
 
     kernel, bridge, state, cams = kernel_inputs(problem, "psm")
-    pen = penalty(J, V, float(np.log(problem.floor)))
     lengths = bridge.native(problem.lengths)
     coarse = kernel.coarse(state, cams, bridge.native(centers), lengths,
                            bridge.native(np.full(J, tolerance)), SKELETON.parents, n_bins,
-                           cube_size, pen)
+                           cube_size, penalty(J, V, float(np.log(problem.floor))))
     sizes = stage_sizes(n_bins, depth, cube_size)
+    stages = None
     if depth:
         windows = stage_windows(sizes, margin, tolerance)
         stages = load_kernel("rpsm", problem.backend).refine(
             state, cams, coarse, lengths, bridge.native(windows), sizes, SKELETON.parents,
-            EXCESS_COST, bins=refine_bins)
-        final = stages[:, -1]
-    else:
-        final = coarse
-    pose = bridge.output(final, problem.ref, problem.batched)
-    if not return_stages:
+            EXCESS_COST, refine_bins)
+    pose = bridge.output(coarse if stages is None else stages[:, -1], problem.ref,
+                         problem.batched)
+    if not detailed:
         return pose
     every = np.concatenate([to_numpy(coarse)[:, None]]
                            + ([to_numpy(stages)] if depth else []), axis=1)
-    return pose, bridge.output(every, problem.ref, problem.batched)
+    keep = (lambda a: a) if problem.batched else (lambda a: a[0])
+    return RPSMResult(pose=pose, stages=bridge.output(every, problem.ref, problem.batched),
+                      center=keep(centers), limb_lengths=keep(problem.lengths), margin=margin)
 
 
-__all__ = ["peak_observations", "root_center", "rpsm", "stage_sizes", "stage_windows"]
+def rpsm(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, *,
+         center: ArrayLike | None = None,
+         limb_lengths: ArrayLike | LimbLengthPrior | None = None, n_bins: int = 16,
+         depth: int = 10, cube_size: float = 2000.0, tolerance: float = 150.0,
+         length_margin: ArrayLike | float | None = None, refine_bins: int = 2,
+         floor: float = DEFAULT_FLOOR, backend: str | None = None) -> Array:
+    """Pose ``(J, 3)`` (mm) by the recursive pictorial structure model.
+
+    Parameters
+    ----------
+    heatmaps : ``(V, J, H, W)`` non-negative, or batched ``(B, V, J, H, W)``.
+    cameras : the ``V`` cameras.
+    affines : ``(V, 2, 3)`` image px -> heatmap px shared by all frames, or ``(B, V, 2, 3)``.
+    center : ``(3,)`` or ``(B, 3)`` middle of the first grid (mm); ``None`` triangulates
+        the root robustly from its heatmap peaks (:func:`crossview.psm.root_center`).
+    limb_lengths : ``(J,)`` or ``(B, J)`` mm; or a :class:`~crossview.skeleton.LimbLengthPrior`
+        (a fitted one, or :func:`crossview.estimate_limb_lengths`' estimate), whose means
+        are the lengths and whose spreads set the late stages' margin; ``None`` for the
+        skeleton's default prior :data:`crossview.LIMB_PRIOR`.
+    n_bins : bins per axis of the first grid (``N >= 2``).
+    depth : refinement stages after the first (``>= 0``; 0 is plain PSM).
+    cube_size : edge of the first grid's cube (mm).
+    tolerance : the widest limb window (mm), used by the first stage.
+    length_margin : how far (mm) true limbs may be from ``limb_lengths``, scalar or ``(J,)``;
+        default :data:`PRIOR_MARGIN_STD` standard deviations of a prior, 0 for lengths
+        given as numbers.
+    refine_bins : candidate points per axis in each refinement stage: ``2``, the paper's
+        ``2 x 2 x 2`` corners at ``+-size/2`` (a binary search), or ``3``, which adds the
+        current estimate on each axis (27 candidates; robust to unaries whose ellipsoid
+        is not aligned with the grid, at about three times the refinement's cost).
+    floor : heatmap values are clipped from below at this before the logarithm.
+    backend : ``"naive"`` (small grids only), ``"numpy"``, ``"numba"``, ``"torch"``, or
+        ``None``: torch for tensors, otherwise Numba when installed, else NumPy
+        (:func:`crossview.kernels.resolve_backend`). All give the same pose.
+
+    Returns the pose ``(J, 3)`` or ``(B, J, 3)`` in the kind of ``heatmaps``;
+    :func:`rpsm_detailed` also returns every stage's estimate and the grid centres.
+
+    Examples
+    --------
+    >>> import crossview as cv
+    >>> s = cv.make_scenes(2, seed=0)
+    >>> poses = cv.rpsm(s.heatmaps, s.cameras, s.affines)        # (2, 17, 3)
+    """
+    return solve(heatmaps, cameras, affines, center=center, limb_lengths=limb_lengths,
+                 n_bins=n_bins, depth=depth, cube_size=cube_size, tolerance=tolerance,
+                 length_margin=length_margin, refine_bins=refine_bins, floor=floor,
+                 backend=backend, detailed=False)
+
+
+def rpsm_detailed(heatmaps: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike, *,
+                  center: ArrayLike | None = None,
+                  limb_lengths: ArrayLike | LimbLengthPrior | None = None, n_bins: int = 16,
+                  depth: int = 10, cube_size: float = 2000.0, tolerance: float = 150.0,
+                  length_margin: ArrayLike | float | None = None, refine_bins: int = 2,
+                  floor: float = DEFAULT_FLOOR, backend: str | None = None) -> RPSMResult:
+    """:func:`rpsm` with what it went through: an :class:`RPSMResult` holding the pose,
+    every stage's estimate (stage 0 the coarse PSM), the grid centres, the expected limb
+    lengths and the late stages' margin. The arguments are those of :func:`rpsm`."""
+    return solve(heatmaps, cameras, affines, center=center, limb_lengths=limb_lengths,
+                 n_bins=n_bins, depth=depth, cube_size=cube_size, tolerance=tolerance,
+                 length_margin=length_margin, refine_bins=refine_bins, floor=floor,
+                 backend=backend, detailed=True)
+
+
+__all__ = ["PRIOR_MARGIN_STD", "RPSMResult", "peak_observations", "rpsm", "rpsm_detailed",
+           "stage_sizes", "stage_windows"]

@@ -344,7 +344,13 @@ BAD = [
      "length_margin must be a non-negative"),
     ("rpsm-floor", lambda: rpsm(floor=0.0), ValueError, "floor must be a finite positive"),
     ("rpsm-cameras", lambda: rpsm(cameras="h36m"), TypeError, "cameras must be a list"),
-    ("psm-center-missing", lambda: psm(center=None), ValueError, "center is required"),
+    ("psm-root-unseen", lambda: psm(heatmaps=0 * D().hm, center=None), ValueError,
+     "no joint seen in two views"),
+    ("root_center-threshold", lambda: cv.root_center(D().hm, D().cams, D().A,
+                                                     threshold_hm_px=-1.0),
+     ValueError, "threshold_hm_px must be a finite positive"),
+    ("rpsm_detailed-depth", lambda: cv.rpsm_detailed(D().hm, D().cams, D().A, depth=-2),
+     ValueError, "depth must be >= 0"),
     ("psm-n_bins", lambda: psm(n_bins=0), ValueError, "n_bins must be >= 2"),
     ("psm-backend", lambda: psm(backend="numpy2"), ValueError, "backend must be one of"),
     ("psm-negative", lambda: psm(heatmaps=-D().hm), ValueError, "non-negative"),
@@ -381,6 +387,7 @@ def test_malformed_input_is_a_clear_error(call, error, match):
 
 # Public names without a malformed-input case, and why.
 NO_INPUT = {"list_rigs": "takes no arguments", "LIMB_PRIOR": "a constant",
+            "RPSMResult": "a result container made by rpsm_detailed",
             "SKELETON": "a constant; its methods are swept as SKELETON.*",
             "Scenes": "a container made by make_scenes; swept as Scenes.*"}
 
@@ -446,10 +453,10 @@ def test_torch_tensors_come_back_as_tensors_of_their_dtype(dtype, device):
 def test_integer_and_boolean_heatmaps_are_read_as_numbers():
     d = D()
     binary = d.hm > 0.5
-    a = cv.rpsm(binary, d.cams, d.A, d.root, n_bins=8, depth=3)
-    b = cv.rpsm(binary.astype(np.float64), d.cams, d.A, d.root, n_bins=8, depth=3)
+    a = cv.rpsm(binary, d.cams, d.A, center=d.root, n_bins=8, depth=3)
+    b = cv.rpsm(binary.astype(np.float64), d.cams, d.A, center=d.root, n_bins=8, depth=3)
     assert np.array_equal(a, b)
-    assert np.array_equal(cv.rpsm(binary.astype(np.int32), d.cams, d.A, d.root, n_bins=8,
+    assert np.array_equal(cv.rpsm(binary.astype(np.int32), d.cams, d.A, center=d.root, n_bins=8,
                                   depth=3), b)
 
 

@@ -29,8 +29,8 @@ def test_core_takes_arrays_from_anywhere(scenes):
 def test_given_truth_is_used(scenes):
     a = estimate("psm", scenes.heatmaps, scenes.cameras, scenes.affines,
                  center=scenes.joints3d[:, 0], limb_lengths=scenes.limb_lengths, n_bins=8)
-    b = cv.psm(scenes.heatmaps, scenes.cameras, scenes.affines, scenes.joints3d[:, 0],
-               scenes.limb_lengths, n_bins=8)
+    b = cv.psm(scenes.heatmaps, scenes.cameras, scenes.affines, center=scenes.joints3d[:, 0],
+               limb_lengths=scenes.limb_lengths, n_bins=8)
     assert np.array_equal(a, b)
 
 

@@ -197,9 +197,9 @@ def random_problem(seed: int, n_views: int, size: tuple[int, int]):
        size=st.sampled_from([(8, 8), (10, 14), (16, 12)]))
 def test_psm_backends_agree_on_random_heatmaps(seed, n_views, n_bins, size):
     hm, cams, A, center = random_problem(seed, n_views, size)
-    ref = cv.psm(hm, cams, A, center, None, n_bins=n_bins, backend="naive")
+    ref = cv.psm(hm, cams, A, center=center, limb_lengths=None, n_bins=n_bins, backend="naive")
     for backend in ("numpy", "numba", "torch"):
-        got = cv.psm(hm, cams, A, center, None, n_bins=n_bins, backend=backend)
+        got = cv.psm(hm, cams, A, center=center, limb_lengths=None, n_bins=n_bins, backend=backend)
         assert np.abs(got - ref).max() < 1e-9, backend
 
 
@@ -207,9 +207,9 @@ def test_psm_backends_agree_on_random_heatmaps(seed, n_views, n_bins, size):
 @given(seed=seeds, n_views=st.integers(2, 4), depth=st.integers(1, 2))
 def test_rpsm_backends_agree_on_random_heatmaps(seed, n_views, depth):
     hm, cams, A, center = random_problem(seed, n_views, (10, 12))
-    ref = cv.rpsm(hm, cams, A, center, n_bins=3, depth=depth, backend="naive")
+    ref = cv.rpsm(hm, cams, A, center=center, n_bins=3, depth=depth, backend="naive")
     for backend in ("numpy", "numba", "torch"):
-        got = cv.rpsm(hm, cams, A, center, n_bins=3, depth=depth, backend=backend)
+        got = cv.rpsm(hm, cams, A, center=center, n_bins=3, depth=depth, backend=backend)
         assert np.abs(got - ref).max() < 1e-9, backend
 
 
@@ -259,8 +259,8 @@ def test_rpsm_follows_quarter_turns_and_translations_exactly(scenes, frame, quar
     Q, shift = turn(quarter_turns * np.pi / 2), np.array(shift)
     hm, A = s.heatmaps[frame], s.affines[frame]
     center = s.joints3d[frame, 0] + offset
-    before = cv.rpsm(hm, s.cameras, A, center, **SMALL)
-    after = cv.rpsm(hm, moved(s.cameras, Q, shift), A, Q @ center + shift, **SMALL)
+    before = cv.rpsm(hm, s.cameras, A, center=center, **SMALL)
+    after = cv.rpsm(hm, moved(s.cameras, Q, shift), A, center=Q @ center + shift, **SMALL)
     assert np.abs(after - (before @ Q.T + shift)).max() < 1e-6
 
 
@@ -286,8 +286,9 @@ def test_rpsm_follows_any_turn_to_within_the_coarse_grid(scenes, frame, angle, s
     Q, shift = turn(angle), np.array(shift)
     hm, A, root = s.heatmaps[frame], s.affines[frame], s.joints3d[frame, 0]
     n_bins, cube = 16, 2000.0
-    before = cv.rpsm(hm, s.cameras, A, root, n_bins=n_bins, depth=6)
-    after = cv.rpsm(hm, moved(s.cameras, Q, shift), A, Q @ root + shift, n_bins=n_bins, depth=6)
+    before = cv.rpsm(hm, s.cameras, A, center=root, n_bins=n_bins, depth=6)
+    after = cv.rpsm(hm, moved(s.cameras, Q, shift), A, center=Q @ root + shift, n_bins=n_bins,
+                    depth=6)
     diff = np.linalg.norm(after - (before @ Q.T + shift), axis=-1)
     assert diff.max() <= np.sqrt(3) * cube / (n_bins - 1)
     # and the turned answer is as close to the (turned) truth as quantisation allows

@@ -137,7 +137,7 @@ def _objective(pose, heatmaps, cams, A, lengths, tolerance=150.0):
 def test_psm_beats_the_nearest_bins_on_clean_heatmaps(clean):
     f = 0
     hm, cams, A, X = clean.heatmaps[f], clean.cameras, clean.affines[f], clean.joints3d[f]
-    pose = cv.psm(hm, cams, A, X[0], None)
+    pose = cv.psm(hm, cams, A, center=X[0], limb_lengths=None)
     spacing = 2000.0 / 15
     g = grid(X[0], 16, 2000.0)
     nearest = g[np.linalg.norm(g[None] - X[:, None], axis=-1).argmin(1)]
@@ -152,19 +152,21 @@ def test_psm_beats_the_nearest_bins_on_clean_heatmaps(clean):
 
 def test_psm_backends_agree_on_a_small_grid(noisy):
     f = 1
-    args = (noisy.heatmaps[f], noisy.cameras, noisy.affines[f], noisy.joints3d[f, 0], None)
-    ref = cv.psm(*args, n_bins=4, backend="naive")
+    args = (noisy.heatmaps[f], noisy.cameras, noisy.affines[f])
+    kw = dict(center=noisy.joints3d[f, 0], n_bins=4)
+    ref = cv.psm(*args, **kw, backend="naive")
     for backend in ("numpy", "numba", "torch"):
-        assert np.abs(cv.psm(*args, n_bins=4, backend=backend) - ref).max() < 1e-9, backend
+        assert np.abs(cv.psm(*args, **kw, backend=backend) - ref).max() < 1e-9, backend
 
 
 def test_psm_backends_agree_batched(noisy):
     c = noisy.joints3d[:, 0] + 40.0
-    ref = cv.psm(noisy.heatmaps, noisy.cameras, noisy.affines, c, noisy.limb_lengths)
+    ref = cv.psm(noisy.heatmaps, noisy.cameras, noisy.affines, center=c,
+                 limb_lengths=noisy.limb_lengths)
     assert ref.shape == (3, 17, 3)
     for backend in ("numba", "torch"):
-        got = cv.psm(noisy.heatmaps, noisy.cameras, noisy.affines, c, noisy.limb_lengths,
-                     backend=backend)
+        got = cv.psm(noisy.heatmaps, noisy.cameras, noisy.affines, center=c,
+                     limb_lengths=noisy.limb_lengths, backend=backend)
         assert np.abs(got - ref).max() < 1e-9, backend
 
 
@@ -172,10 +174,10 @@ def test_psm_backends_agree_batched(noisy):
 def test_psm_torch_in_torch_out(noisy, device, dtype):
     hm = torch.tensor(noisy.heatmaps[:2], dtype=dtype, device=device)
     c = torch.tensor(noisy.joints3d[:2, 0], dtype=dtype, device=device)
-    ref = cv.psm(noisy.heatmaps[:2], noisy.cameras, noisy.affines[:2], noisy.joints3d[:2, 0],
-                 None, n_bins=8)
+    ref = cv.psm(noisy.heatmaps[:2], noisy.cameras, noisy.affines[:2],
+                 center=noisy.joints3d[:2, 0], n_bins=8)
     for backend in ("torch", "numpy"):
-        out = cv.psm(hm, noisy.cameras, noisy.affines[:2], c, None, n_bins=8, backend=backend)
+        out = cv.psm(hm, noisy.cameras, noisy.affines[:2], center=c, n_bins=8, backend=backend)
         assert isinstance(out, torch.Tensor) and out.dtype == dtype
         assert out.device.type == device and out.shape == (2, 17, 3)
         # the same bins (285 mm apart); float32 only rounds the centre
@@ -222,7 +224,7 @@ def test_a_huge_tolerance_is_bounded_by_the_grid(backend):
     # a window wider than the cube's diagonal allows every pair of bins; the stencil
     # must stop at the grid's edge instead of growing with the window
     s = cv.make_scenes(1, seed=3)
-    args = (s.heatmaps[0], s.cameras, s.affines[0], s.joints3d[0, 0], None)
-    wide = cv.psm(*args, n_bins=6, tolerance=1e7, backend=backend)
-    enough = cv.psm(*args, n_bins=6, tolerance=4000.0, backend=backend)
+    args = (s.heatmaps[0], s.cameras, s.affines[0])
+    wide = cv.psm(*args, center=s.joints3d[0, 0], n_bins=6, tolerance=1e7, backend=backend)
+    enough = cv.psm(*args, center=s.joints3d[0, 0], n_bins=6, tolerance=4000.0, backend=backend)
     assert np.allclose(wide, enough)

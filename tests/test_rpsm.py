@@ -3,8 +3,7 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.psm import prepare_inputs
-from crossview.rpsm import root_center, stage_sizes, stage_windows
+from crossview.rpsm import stage_sizes, stage_windows
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +25,15 @@ def test_clean_heatmaps_give_the_pose_to_2mm_without_ground_truth(clean):
 
 def test_every_stage_and_the_first_is_psm(noisy):
     f = 0
-    pose, stages = cv.rpsm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], depth=6,
-                           return_stages=True)
+    args = (noisy.heatmaps[f], noisy.cameras, noisy.affines[f])
+    result = cv.rpsm_detailed(*args, depth=6)
+    pose, stages = result.pose, result.stages
     assert stages.shape == (7, 17, 3) and np.array_equal(stages[-1], pose)
-    problem = prepare_inputs(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], None, 1e-3,
-                             "numpy")
-    c = root_center(problem)[0]
-    assert np.array_equal(stages[0], cv.psm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f],
-                                            c, None))
+    assert np.array_equal(result.pose, cv.rpsm(*args, depth=6))
+    c = cv.root_center(*args)
+    assert c.shape == (3,) and np.array_equal(result.center, c)
+    assert np.array_equal(stages[0], cv.psm(*args, center=c))
+    assert np.array_equal(stages[0], cv.psm(*args))             # the same root, found by psm
     assert np.array_equal(cv.rpsm(noisy.heatmaps[f], noisy.cameras, noisy.affines[f], depth=0),
                           stages[0])
     # each stage moves every joint by exactly half the stage's grid size along each axis
@@ -42,7 +42,7 @@ def test_every_stage_and_the_first_is_psm(noisy):
 
 
 def test_refinement_improves_on_the_coarse_grid(noisy):
-    _, stages = cv.rpsm(noisy.heatmaps, noisy.cameras, noisy.affines, return_stages=True)
+    stages = cv.rpsm_detailed(noisy.heatmaps, noisy.cameras, noisy.affines).stages
     errs = [cv.mpjpe(stages[:, k], noisy.joints3d) for k in range(stages.shape[1])]
     print("error per stage (mm):", np.round(errs, 1))
     assert errs[-1] < 0.8 * errs[0] and errs[-1] <= 70.0
@@ -71,10 +71,10 @@ def test_batched_equals_frame_by_frame_with_shared_or_per_frame_affines(noisy):
 
 
 def test_given_limb_lengths_pull_the_limbs_towards_them(noisy):
-    args = (noisy.heatmaps, noisy.cameras, noisy.affines, noisy.joints3d[:, 0],
-            noisy.limb_lengths)
-    held = cv.rpsm(*args)
-    loose = cv.rpsm(*args, length_margin=1e6)           # only the first stage's window
+    args = (noisy.heatmaps, noisy.cameras, noisy.affines)
+    given = dict(center=noisy.joints3d[:, 0], limb_lengths=noisy.limb_lengths)
+    held = cv.rpsm(*args, **given)
+    loose = cv.rpsm(*args, **given, length_margin=1e6)     # only the first stage's window
     dev = [np.abs(cv.SKELETON.limb_lengths(p) - noisy.limb_lengths)[:, 1:].mean()
            for p in (held, loose)]
     print(f"limb length error: held {dev[0]:.1f} mm, loose {dev[1]:.1f} mm")
@@ -94,8 +94,9 @@ def test_stage_windows_shrink_to_the_margin():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_torch_in_torch_out(noisy, device, dtype):
     hm = torch.tensor(noisy.heatmaps[:2], dtype=dtype, device=device)
-    out, stages = cv.rpsm(hm, noisy.cameras, torch.tensor(noisy.affines[:2]), backend="torch",
-                          return_stages=True)
+    result = cv.rpsm_detailed(hm, noisy.cameras, torch.tensor(noisy.affines[:2]), backend="torch")
+    out, stages = result.pose, result.stages
+    assert isinstance(stages, torch.Tensor) and stages.device.type == device
     assert isinstance(out, torch.Tensor) and out.dtype == dtype and out.device.type == device
     assert stages.shape == (2, 11, 17, 3)
     ref = cv.rpsm(noisy.heatmaps[:2], noisy.cameras, noisy.affines[:2])
@@ -177,9 +178,10 @@ def test_candidate_grids_are_the_corners_or_add_the_estimate():
 def test_default_is_the_papers_binary_search(noisy):
     f = 0
     args = (noisy.heatmaps[f], noisy.cameras, noisy.affines[f])
-    pose, stages = cv.rpsm(*args, depth=6, return_stages=True)
+    result = cv.rpsm_detailed(*args, depth=6)
+    pose, stages = result.pose, result.stages
     assert np.array_equal(cv.rpsm(*args, depth=6, refine_bins=2), pose)
-    _, three = cv.rpsm(*args, depth=6, refine_bins=3, return_stages=True)
+    three = cv.rpsm_detailed(*args, depth=6, refine_bins=3).stages
     assert np.array_equal(three[0], stages[0])                 # the same coarse PSM
     # three points per axis: a stage moves each coordinate by 0 or half the stage's size
     steps = np.abs(np.diff(three, axis=0)) / (stage_sizes(16, 6, 2000.0)[:, None, None] / 2)
@@ -219,8 +221,9 @@ def test_three_bins_hold_when_the_rig_is_turned():
     s = cv.make_scenes(4, "h36m", seed=5)
     for degrees in (0, 30, 45):
         cams, gt = _turned(s, degrees)
-        err = {bins: np.linalg.norm(cv.rpsm(s.heatmaps, cams, s.affines, gt[:, 0],
-                                            s.limb_lengths, refine_bins=bins) - gt, axis=-1)
+        err = {bins: np.linalg.norm(cv.rpsm(s.heatmaps, cams, s.affines, center=gt[:, 0],
+                                            limb_lengths=s.limb_lengths, refine_bins=bins) - gt,
+                                    axis=-1)
                for bins in (2, 3)}
         print(f"{degrees:2d} deg: " + ", ".join(f"{b} bins mean {e.mean():.2f} max {e.max():.2f} mm"
                                                 for b, e in err.items()))

@@ -96,9 +96,9 @@ def test_fitted_prior_is_accepted_by_psm_and_rpsm(scenes_small):
     b = cv.rpsm(s.heatmaps[:2], s.cameras, s.affines[:2], limb_lengths=prior.mean,
                 length_margin=7.0 * prior.std)
     assert np.array_equal(a, b)
-    c = cv.psm(s.heatmaps[:2], s.cameras, s.affines[:2], s.joints3d[:2, 0], prior)
-    assert np.array_equal(c, cv.psm(s.heatmaps[:2], s.cameras, s.affines[:2], s.joints3d[:2, 0],
-                                    prior.mean))
+    args = (s.heatmaps[:2], s.cameras, s.affines[:2])
+    c = cv.psm(*args, center=s.joints3d[:2, 0], limb_lengths=prior)
+    assert np.array_equal(c, cv.psm(*args, center=s.joints3d[:2, 0], limb_lengths=prior.mean))
 
 
 def test_prior_round_trips_through_a_dict():

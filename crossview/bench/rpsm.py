@@ -47,18 +47,18 @@ def run(config: BenchConfig, target: str = "rpsm") -> list[dict]:
     import torch
 
     from ..metrics import mpjpe
-    from ..psm import prepare_inputs, psm
-    from ..rpsm import root_center, rpsm
+    from ..psm import psm, root_center
+    from ..rpsm import rpsm
 
     depth = config.depth
     B = max(1, config.batch)
     s, hm, A, gt = inputs(config, B)
     if target == "psm":
-        centers = root_center(prepare_inputs(hm, s.cameras, A, None, 1e-3, "numpy"))
+        centers = root_center(hm, s.cameras, A)
 
     def method(x, aff, backend, n_bins, c):
         if target == "psm":
-            return psm(x, s.cameras, aff, c, None, n_bins=n_bins, backend=backend)
+            return psm(x, s.cameras, aff, center=c, n_bins=n_bins, backend=backend)
         return rpsm(x, s.cameras, aff, n_bins=n_bins, depth=depth, backend=backend)
 
     ref = None
@@ -101,8 +101,8 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
     """
     from ..kernels import load_kernel
     from ..kernels.psm_common import EXCESS_COST, penalty, stencil_table
-    from ..psm import kernel_inputs, prepare_inputs
-    from ..rpsm import PRIOR_MARGIN_STD, root_center, rpsm, stage_sizes, stage_windows
+    from ..psm import kernel_inputs, prepare_inputs, root_centers
+    from ..rpsm import PRIOR_MARGIN_STD, rpsm, stage_sizes, stage_windows
     from ..skeleton import LIMB_PRIOR, SKELETON
 
     if backend not in ("numpy", "numba", "torch"):
@@ -116,7 +116,7 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
     J, V = SKELETON.n_joints, len(s.cameras)
     pen = penalty(J, V, float(np.log(1e-3)))
     problem = prepare_inputs(hm, s.cameras, A, None, 1e-3, backend)
-    centers = root_center(problem)
+    centers = root_centers(problem)
     kernel, bridge, state, cams = kernel_inputs(problem, "psm")
     refine = load_kernel("rpsm", backend).refine
     c, lengths = bridge.native(centers), bridge.native(problem.lengths)
@@ -133,7 +133,7 @@ def profile(config: BenchConfig, backend: str) -> list[dict]:
 
     calls = {
         "checks": lambda: prepare_inputs(hm, s.cameras, A, None, 1e-3, backend),
-        "root": lambda: root_center(problem),
+        "root": lambda: root_centers(problem),
         "log-heatmaps": lambda: kernel_inputs(problem, "psm"),
         "unary": lambda: kernel.grid_unary(state, cams, c, n, cube),
         "max-product": max_product,
