@@ -166,7 +166,7 @@ def test_train_checks_every_numeric_option():
 
 
 def test_train_config_refuses_an_untrainable_recipe():
-    from crossview.train_config import TrainConfig
+    from crossview.nets import TrainConfig
 
     with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         TrainConfig(epochs=0)

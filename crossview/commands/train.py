@@ -16,7 +16,7 @@ from ..tables import add_json_flag, emit_json, format_table
 #: other CPUs.
 JDR_TOLERANCE = 3.0
 
-#: The option that sets each field of :class:`crossview.train_config.TrainConfig`.
+#: The option that sets each field of :class:`crossview.nets.TrainConfig`.
 OPTIONS = {"train_frames": "--frames", "val_frames": "--val-frames",
            "eval_frames": "--eval-frames", "scene_sets": "--scene-sets", "epochs": "--epochs",
            "fusion_epochs": "--fusion-epochs", "batch_frames": "--batch-frames", "lr": "--lr",
@@ -24,7 +24,7 @@ OPTIONS = {"train_frames": "--frames", "val_frames": "--val-frames",
 
 
 def register(sub) -> None:
-    from ..train_config import TrainConfig
+    from ..nets.config import TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser(
@@ -81,7 +81,7 @@ def _file_option(option: str, value: str | None, must_exist: bool = False) -> No
 def check_args(args) -> dict:
     """Refuse, before anything is rendered or trained, options that cannot give a trained
     network or could not be written; returns the settings of :class:`TrainConfig`."""
-    from ..train_config import check_settings
+    from ..nets.config import check_settings
 
     settings = {field: getattr(args, option[2:].replace("-", "_"))
                 for field, option in OPTIONS.items()}

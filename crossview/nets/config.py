@@ -1,7 +1,7 @@
 """The settings of the 2D network's training recipe (``python -m crossview train``).
 
-Kept apart from :mod:`crossview.nets` so that reading them (the command line does, for
-its defaults) does not import torch.
+This module does not import torch (nor does importing :mod:`crossview.nets` itself), so
+that the command line reads the defaults without loading it.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-from ._validate import check_int, check_positive
+from .._validate import check_int, check_positive
 
 #: The least value of each integer setting that still trains and evaluates a network:
 #: no epoch leaves the random weights, and the validation and held-out sets are rendered
-#: as two scene sets of at least one frame each (``nets.make_dataset``).
+#: as two scene sets of at least one frame each (:func:`crossview.nets.make_dataset`).
 INT_MINIMUM = {"train_frames": 1, "scene_sets": 1, "val_frames": 2, "eval_frames": 2,
                "epochs": 1, "batch_frames": 1, "fusion_epochs": 1, "seed": 0}
 #: Settings that must be finite and strictly positive.
