@@ -46,7 +46,7 @@ _LAZY = {
 
 _SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
                "triangulate", "psm", "rpsm", "kernels", "nets", "render", "datasets", "bench",
-               "cli", "people", "limbs", "body"}
+               "cli", "people", "limbs", "body", "evaluation", "tables"}
 
 
 def __getattr__(name: str):
