@@ -1,4 +1,18 @@
-"""Input validation with messages that name the argument and what was expected."""
+"""Input validation: one function per kind of input, one wording per kind of error.
+
+Every public function of the library checks its arguments with these before computing,
+and refuses malformed ones with a ``ValueError`` or ``TypeError`` that names the argument
+and says what was expected. The kinds: numbers (:func:`check_int`,
+:func:`check_positive`), choices (:func:`check_choice`; the backend names themselves
+live in :mod:`crossview.kernels`), arrays (:func:`as_float_array`, :func:`check_shape`,
+:func:`check_finite`), sizes (:func:`check_size`), cameras (:func:`check_cameras`),
+crop affines (:func:`check_affines`), and heatmaps with their affines
+(:func:`check_heatmaps`).
+
+This module sits at the bottom of the library's layers (``crossview._layers``): it
+imports nothing of ``crossview`` but the array helpers, so it recognises a camera by its
+class (:func:`is_camera`) instead of importing :mod:`crossview.camera`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ import numpy as np
 
 from ._array import ArrayLike, all_finite, float_input, to_numpy
 
-BACKENDS = ("naive", "numpy", "numba", "torch")
+BACKENDS = ("naive", "numpy", "numba", "torch")   # to be dropped: see crossview.kernels
 
 
 def check_shape(x, name: str, trailing: Sequence[int | None], min_ndim: int | None = None):
@@ -93,3 +107,45 @@ def check_affines(A, name: str = "affines"):
                          f"{name} must map image pixels to heatmap pixels invertibly, but its "
                          f"2 x 2 part is singular (determinant {float(det):.3g})")
     return A
+
+
+def check_choice(value, name: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``; else ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_size(size, name: str, minimum: int = 1) -> tuple[int, int]:
+    """A size of two integers ``>= minimum``, as a tuple (in the order given: ``(H, W)`` for
+    an array's shape, ``(width, height)`` for a size in image pixels)."""
+    try:
+        a, b = size
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two integers, got {size!r}") from None
+    return check_int(a, f"{name}[0]", minimum), check_int(b, f"{name}[1]", minimum)
+
+
+def is_camera(obj: object) -> bool:
+    """Whether ``obj`` is a :class:`crossview.Camera` (or a subclass), by its class."""
+    return any(k.__name__ == "Camera" and k.__module__ == "crossview.camera"
+               for k in type(obj).__mro__)
+
+
+def check_cameras(cameras, n_views: int | None = None, *, name: str = "cameras",
+                  views_of: str = "heatmaps") -> list:
+    """A list of at least two :class:`crossview.Camera`, ``n_views`` of them when given
+    (``views_of`` names the argument whose views they must match)."""
+    if is_camera(cameras) or isinstance(cameras, (str, bytes)) \
+            or not isinstance(cameras, Sequence):
+        raise TypeError(f"{name} must be a list of crossview.Camera objects, one per view; got "
+                        f"{type(cameras).__name__}")
+    for i, c in enumerate(cameras):
+        if not is_camera(c):
+            raise TypeError(f"{name}[{i}] must be a crossview.Camera, got {type(c).__name__}")
+    if len(cameras) < 2:
+        raise ValueError(f"{name}: at least two views are needed, got {len(cameras)}")
+    if n_views is not None and len(cameras) != n_views:
+        raise ValueError(f"{name} has {len(cameras)} cameras but {views_of} have {n_views} "
+                         "views")
+    return list(cameras)

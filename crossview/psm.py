@@ -32,7 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import ArrayLike, is_torch, to_numpy
-from ._validate import as_float_array, check_affines, check_int, check_positive
+from ._validate import (
+    as_float_array,
+    check_affines,
+    check_cameras,
+    check_int,
+    check_positive,
+)
 from .camera import Camera
 from .heatmap import peak_observations
 from .kernels import load_kernel, resolve_backend
@@ -77,16 +83,6 @@ def camera_arrays(cameras: Sequence[Camera], affines: np.ndarray):
     M = affines[..., :2] @ K[:, :2, :2]                        # (B, V, 2, 2)
     o = (affines[..., :2] @ K[:, :2, 2:])[..., 0] + affines[..., 2]
     return R, t, dist, np.concatenate([M, o[..., None]], -1)
-
-
-def _check_cameras(cameras, V: int) -> list[Camera]:
-    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) \
-            or not all(isinstance(c, Camera) for c in cameras):
-        raise TypeError("cameras must be a list of Camera objects")
-    if len(cameras) != V:
-        raise ValueError(f"cameras has {len(cameras)} cameras but heatmaps have {V} views "
-                         "(axis -4)")
-    return list(cameras)
 
 
 def _extremes(x) -> tuple[float, float]:
@@ -134,7 +130,7 @@ def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> 
     if J != SKELETON.n_joints:
         raise ValueError(f"heatmaps must have {SKELETON.n_joints} joints (axis -3, the "
                          f"Human3.6M skeleton), got {J}")
-    cameras = _check_cameras(cameras, V)
+    cameras = check_cameras(cameras, V)
     A = check_affines(to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3))))
     if A.shape == (V, 2, 3):
         A = np.broadcast_to(A, (B, V, 2, 3))

@@ -36,25 +36,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ._array import ArrayLike, is_torch, like, xp
-from ._validate import as_float_array, check_positive
+from ._validate import as_float_array, check_cameras, check_positive
 from .camera import Camera, pixels_to_normalized, undistort_normalized
 
 #: World coordinates are divided by this before the DLT (mm -> m), which keeps the
 #: columns of ``A`` at similar magnitudes (Hartley's normalisation, in its simplest form).
 _WORLD_SCALE = 1000.0
-
-
-def _check_cameras(cameras, n_views: int, name: str = "cameras") -> list[Camera]:
-    if isinstance(cameras, Camera) or not isinstance(cameras, Sequence):
-        raise TypeError(f"{name} must be a list of Camera objects, got {type(cameras).__name__}")
-    if not all(isinstance(c, Camera) for c in cameras):
-        raise TypeError(f"{name} must be a list of Camera objects")
-    if len(cameras) < 2:
-        raise ValueError(f"{name}: at least two views are needed, got {len(cameras)}")
-    if len(cameras) != n_views:
-        raise ValueError(f"{name} has {len(cameras)} cameras but points have {n_views} views "
-                         "(axis -3)")
-    return list(cameras)
 
 
 def _half(points) -> bool:
@@ -75,7 +62,7 @@ def _inputs(points, cameras, weights):
     if bool(xp(points).isinf(points).any()):
         raise ValueError("points must be finite pixels, or NaN where a view did not see the "
                          "joint, but it contains infinite values")
-    cameras = _check_cameras(cameras, points.shape[-3])
+    cameras = check_cameras(cameras, points.shape[-3], views_of="points")
     if weights is None:
         weights = xp(points).ones_like(points[..., 0])
     else:

@@ -221,7 +221,7 @@ BAD = [
                                                        np.full((4, 17), NAN)),
      ValueError, "weights must be finite"),
     ("triangulate-cameras", lambda: cv.triangulate(D().uv, D().cams[0]), TypeError,
-     "cameras must be a list of Camera"),
+     "cameras must be a list of crossview.Camera"),
     ("triangulate-text", lambda: cv.triangulate("pixels", D().cams), TypeError,
      "points must be a numeric array"),
     ("triangulate_robust-threshold", lambda: cv.triangulate_robust(D().uv, D().cams,

@@ -269,5 +269,5 @@ def test_bad_input(scenes, fn):
         fn(pts, scenes.cameras, np.ones(4))
     with pytest.raises(ValueError, match="weights must be non-negative"):
         fn(pts, scenes.cameras, -np.ones(pts.shape[:-1]))
-    with pytest.raises(TypeError, match="list of Camera"):
+    with pytest.raises(TypeError, match="list of crossview.Camera"):
         fn(pts, scenes.cameras[0])
