@@ -31,7 +31,7 @@ from .psm import psm, root_center
 from .rpsm import RPSMResult, rpsm, rpsm_detailed
 from .skeleton import LIMB_PRIOR, SKELETON, LimbLengthPrior
 from .synth import Scenes, make_scenes
-from .triangulate import triangulate, triangulate_robust
+from .triangulate import Triangulation, triangulate, triangulate_detailed, triangulate_robust
 
 __version__ = "0.1.0"
 
@@ -67,7 +67,7 @@ __all__ = [
     "estimate_limb_lengths", "Scenes",
     "make_scenes", "render_heatmaps", "crop_affine", "bounding_box", "apply_affine",
     "invert_affine", "image_to_heatmap", "heatmap_to_image", "find_peaks", "mpjpe", "jdr",
-    "triangulate", "triangulate_robust", "psm", "rpsm", "rpsm_detailed", "RPSMResult",
-    "root_center",
+    "triangulate", "triangulate_robust", "triangulate_detailed", "Triangulation", "psm",
+    "rpsm", "rpsm_detailed", "RPSMResult", "root_center",
     *_LAZY,
 ]

@@ -67,7 +67,7 @@ def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
                 out[sl] = triangulate(uv, cameras, conf)
             else:
                 out[sl] = triangulate_robust(uv, cameras, conf,
-                                             threshold=ROBUST_THRESHOLD_HM_PX * px)
+                                             threshold_px=ROBUST_THRESHOLD_HM_PX * px)
         else:
             # PSM is RPSM's first stage alone (depth 0); both triangulate the root without center
             lengths = (limb_lengths if limb_lengths is None

@@ -31,7 +31,7 @@ from ._validate import as_float_array, check_int, check_positive
 from .camera import Camera
 from .rpsm import peak_observations
 from .skeleton import LIMB_PRIOR, MAD_TO_STD, SKELETON, LimbLengthPrior
-from .triangulate import triangulate_robust
+from .triangulate import triangulate_detailed
 
 #: Standard error of a normal sample's median, in units of ``s / sqrt(n)`` (sqrt(pi / 2)).
 MEDIAN_STD_ERROR = 1.2533141373155001
@@ -50,10 +50,10 @@ def confident_joints(uv: np.ndarray, confidence: np.ndarray, cameras: Sequence[C
     """
     conf = np.asarray(confidence, dtype=np.float64)
     weights = np.where(conf >= min_confidence, conf, 0.0)
-    X, info = triangulate_robust(np.asarray(uv, dtype=np.float64), cameras, weights,
-                                 threshold=threshold_px, return_info=True)
-    keep = np.asarray(info.valid) & (np.asarray(info.views) >= min_views)
-    return np.where(keep[..., None], X, np.nan)
+    found = triangulate_detailed(np.asarray(uv, dtype=np.float64), cameras, weights,
+                                 robust=True, threshold_px=threshold_px)
+    keep = np.asarray(found.valid) & (np.asarray(found.views) >= min_views)
+    return np.where(keep[..., None], found.points, np.nan)
 
 
 def limb_lengths_from_joints(joints3d: np.ndarray, *, min_frames: int = 5,

@@ -196,11 +196,11 @@ def root_centers(problem: Problem, threshold_hm_px: float = 5.0) -> np.ndarray:
     hm = problem.heatmaps
     uv, values, px = peak_observations(hm[:, :, :1], problem.affines)
     threshold = threshold_hm_px * px
-    root = triangulate_robust(uv, problem.cameras, values, threshold=threshold)[:, 0]
+    root = triangulate_robust(uv, problem.cameras, values, threshold_px=threshold)[:, 0]
     lost = ~np.isfinite(root).all(-1)
     if lost.any():
         uv, values, _ = peak_observations(hm[_index(lost, hm)], problem.affines[lost])
-        X = triangulate_robust(uv, problem.cameras, values, threshold=threshold)
+        X = triangulate_robust(uv, problem.cameras, values, threshold_px=threshold)
         with warnings.catch_warnings():       # frames where no joint triangulates stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             root[lost] = np.nanmedian(X, axis=1)

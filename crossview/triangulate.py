@@ -21,8 +21,8 @@ is undetermined and comes back as NaN; infinite pixels are an error.
 
 Points behind a camera. The DLT solves for a point on every ray's *line*, so a false
 pixel can put the answer behind a camera that saw it, which no real joint can be.
-Such points are returned as the DLT found them, with a ``RuntimeWarning``; pass
-``return_info=True`` to get a :class:`TriangulationInfo` with the ``behind`` and
+Such points are returned as the DLT found them, with a ``RuntimeWarning``;
+:func:`triangulate_detailed` returns a :class:`Triangulation` with the ``behind`` and
 ``valid`` masks instead of the warning.
 """
 
@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
-from typing import NamedTuple
 
 import numpy as np
 
@@ -135,25 +135,29 @@ def _dehomogenize(Xh, enough):
     return m.where(bad[..., None], nan, X)
 
 
-class TriangulationInfo(NamedTuple):
-    """What a triangulation used and whether its points can be real; arrays of the input's kind.
+@dataclass(frozen=True)
+class Triangulation:
+    """What :func:`triangulate_detailed` found and used; arrays of the input's kind.
 
     Attributes
     ----------
+    points : ``(..., J, 3)`` mm, the triangulated points (NaN where fewer than two views
+        took part), as :func:`triangulate` or :func:`triangulate_robust` return them.
     views : ``(..., J)`` integers, the views that took part in each point (a finite
-        pixel and a positive weight; for :func:`triangulate_robust`, the final inliers).
+        pixel and a positive weight; for the robust variant, the final inliers).
     behind : ``(..., V, J)`` bool, True where a view that took part sees the point at
         or behind its camera (depth <= 0), which no real joint can be.
     valid : ``(..., J)`` bool, True where the point is finite and in front of every
         view that took part.
     """
 
+    points: ArrayLike
     views: ArrayLike
     behind: ArrayLike
     valid: ArrayLike
 
 
-def _info(X, Rt, weights) -> TriangulationInfo:
+def _info(X, Rt, weights) -> Triangulation:
     """Diagnostics of points ``X`` ``(..., J, 3)`` (mm) solved with ``weights`` ``(..., V, J)``."""
     m = xp(X)
     used = weights > 0
@@ -161,37 +165,38 @@ def _info(X, Rt, weights) -> TriangulationInfo:
     depth = (Xm * Rt[:, None, 2, :3]).sum(-1) + Rt[:, None, 2, 3]      # (..., V, J) m
     behind = used & (depth <= 0)                                       # NaN depth: False
     valid = m.isfinite(X).all(-1) & ~behind.any(-2)
-    return TriangulationInfo(used.sum(-2), behind, valid)
+    return Triangulation(X, used.sum(-2), behind, valid)
 
 
-def _result(X, info: TriangulationInfo, return_info: bool, name: str):
-    """``X`` alone with a warning for points behind a camera, or ``(X, info)`` on request."""
-    if return_info:
-        return X, info
-    n_behind = int(info.behind.any(-2).sum())
+def _warned(result: Triangulation, name: str):
+    """The points alone, with a warning when some lie behind a camera whose pixel was used."""
+    n_behind = int(result.behind.any(-2).sum())
     if n_behind:
-        total = int(np.prod(tuple(info.valid.shape)))
+        total = int(np.prod(tuple(result.valid.shape)))
         warnings.warn(f"{name}: {n_behind} of {total} points lie behind a camera whose pixel "
                       "was used (a false peak?), returned as the DLT found them; "
-                      "return_info=True gives the mask",
+                      "triangulate_detailed gives the mask",
                       RuntimeWarning, stacklevel=3)
-    return X
+    return result.points
 
 
-def _solve(points, cameras, weights):
-    """Weighted DLT of validated inputs -> ``(X, info)``."""
+def _half_back(result: Triangulation, dtype) -> Triangulation:
+    return Triangulation(result.points.to(dtype), result.views, result.behind, result.valid)
+
+
+def _solve(points, cameras, weights) -> Triangulation:
+    """Weighted DLT of validated inputs."""
     if _half(points):
-        X, info = _solve(points.float(), cameras, weights)
-        return X.to(points.dtype), info
+        return _half_back(_solve(points.float(), cameras, weights), points.dtype)
     points, cameras, weights = _inputs(points, cameras, weights)
     xn, weights = _normalized(points, cameras, weights)
     Rt = _extrinsics(cameras, xn)
     X = _dehomogenize(dlt(xn, Rt, weights), (weights > 0).sum(-2) >= 2)
-    return X, _info(X, Rt, weights)
+    return _info(X, Rt, weights)
 
 
-def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike | None = None,
-                *, return_info: bool = False):
+def triangulate(points: ArrayLike, cameras: Sequence[Camera],
+                weights: ArrayLike | None = None) -> ArrayLike:
     """Confidence-weighted DLT: pixels ``(V, J, 2)`` -> world points ``(J, 3)`` (mm).
 
     Batched: ``(B, V, J, 2)`` -> ``(B, J, 3)``. Pixels are distorted image pixels
@@ -204,9 +209,9 @@ def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike
     weight) is undetermined and comes back as NaN.
 
     A point behind a camera whose pixel was used is returned as the DLT found it,
-    with a ``RuntimeWarning``. With ``return_info=True`` the result is
-    ``(X, info)``, a :class:`TriangulationInfo` with the views used and the
-    ``behind`` and ``valid`` masks, and nothing is warned.
+    with a ``RuntimeWarning``; :func:`triangulate_detailed` returns a
+    :class:`Triangulation` with the views used and the ``behind`` and ``valid`` masks
+    instead, and warns nothing.
 
     Examples
     --------
@@ -214,12 +219,10 @@ def triangulate(points: ArrayLike, cameras: Sequence[Camera], weights: ArrayLike
     >>> s = cv.make_scenes(2, seed=0, heatmaps=False)
     >>> X = cv.triangulate(s.joints2d, s.cameras)          # (2, 17, 3)
     >>> uv = s.joints2d.copy(); uv[:, 1, 5] = float("nan")  # view 1 missed joint 5
-    >>> X, info = cv.triangulate(uv, s.cameras, return_info=True)
-    >>> info.views[:, 5].tolist()
+    >>> cv.triangulate_detailed(uv, s.cameras).views[:, 5].tolist()
     [3, 3]
     """
-    X, info = _solve(points, cameras, weights)
-    return _result(X, info, return_info, "triangulate")
+    return _warned(_solve(points, cameras, weights), "triangulate")
 
 
 def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camera]):
@@ -243,13 +246,13 @@ def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camer
     return m.stack(errs, -2)
 
 
-def _solve_robust(points, cameras, weights, threshold):
-    """View-pair search and inlier refit of validated inputs -> ``(X, info)``."""
+def _solve_robust(points, cameras, weights, threshold) -> Triangulation:
+    """View-pair search and inlier refit of validated inputs."""
     if _half(points):
-        X, info = _solve_robust(points.float(), cameras, weights, threshold)
-        return X.to(points.dtype), info
+        return _half_back(_solve_robust(points.float(), cameras, weights, threshold),
+                          points.dtype)
     points, cameras, weights = _inputs(points, cameras, weights)
-    threshold = check_positive(threshold, "threshold")
+    threshold = check_positive(threshold, "threshold_px")
     m = xp(points)
     V = len(cameras)
     xn, weights = _normalized(points, cameras, weights)
@@ -284,12 +287,12 @@ def _solve_robust(points, cameras, weights, threshold):
     inlier = m.where(few, mask_best > 0, inlier)
     w_final = m.where(inlier, weights, m.zeros_like(weights))
     X = _dehomogenize(dlt(xn, Rt, w_final), (weights > 0).sum(-2) >= 2)
-    return X, _info(X, Rt, w_final)
+    return _info(X, Rt, w_final)
 
 
 def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
-                       weights: ArrayLike | None = None, threshold: float = 40.0,
-                       *, return_info: bool = False):
+                       weights: ArrayLike | None = None, *,
+                       threshold_px: float = 40.0) -> ArrayLike:
     """Triangulation that survives wrong pixels in some views, ``(..., V, J, 2) -> (..., J, 3)``.
 
     Every pair of views proposes a point (weighted DLT on the pair). Each
@@ -299,12 +302,28 @@ def triangulate_robust(points: ArrayLike, cameras: Sequence[Camera],
     triangulated together with their weights. One false peak among four views
     disagrees with the three others, so a pair without it wins.
 
-    ``threshold`` (image pixels) should exceed the reprojection error of correct
+    ``threshold_px`` (image pixels) should exceed the reprojection error of correct
     detections and stay below the distance of typical false ones. Missing views
     (NaN pixels) take part in no pair and in no refit; a joint with fewer than two
     views of finite pixel and positive weight comes back as NaN. Points behind a
-    camera of the refit are flagged as in :func:`triangulate` (a warning, or the
-    masks of ``return_info=True``, whose ``views`` counts the inliers).
+    camera of the refit are flagged as in :func:`triangulate` (a warning; with
+    :func:`triangulate_detailed` ``robust=True``, the masks, whose ``views`` counts the
+    inliers).
     """
-    X, info = _solve_robust(points, cameras, weights, threshold)
-    return _result(X, info, return_info, "triangulate_robust")
+    return _warned(_solve_robust(points, cameras, weights, threshold_px), "triangulate_robust")
+
+
+def triangulate_detailed(points: ArrayLike, cameras: Sequence[Camera],
+                         weights: ArrayLike | None = None, *, robust: bool = False,
+                         threshold_px: float = 40.0) -> Triangulation:
+    """:func:`triangulate` (or, with ``robust=True``, :func:`triangulate_robust` with its
+    ``threshold_px``) with what it used: a :class:`Triangulation` holding the points, the
+    views that took part in each, and the ``behind`` and ``valid`` masks. Nothing is
+    warned: the masks say it."""
+    if robust:
+        return _solve_robust(points, cameras, weights, threshold_px)
+    return _solve(points, cameras, weights)
+
+
+__all__ = ["Triangulation", "reprojection_errors", "triangulate", "triangulate_detailed",
+           "triangulate_robust"]

@@ -225,8 +225,10 @@ BAD = [
     ("triangulate-text", lambda: cv.triangulate("pixels", D().cams), TypeError,
      "points must be a numeric array"),
     ("triangulate_robust-threshold", lambda: cv.triangulate_robust(D().uv, D().cams,
-                                                                   threshold=0.0),
-     ValueError, "threshold must be a finite positive"),
+                                                                   threshold_px=0.0),
+     ValueError, "threshold_px must be a finite positive"),
+    ("triangulate_detailed-views", lambda: cv.triangulate_detailed(D().uv[:3], D().cams),
+     ValueError, "4 cameras but points have 3 views"),
     ("triangulate_robust-views", lambda: cv.triangulate_robust(D().uv[:3], D().cams),
      ValueError, "4 cameras but points have 3 views"),
     ("triangulate_robust-inf",
@@ -388,6 +390,7 @@ def test_malformed_input_is_a_clear_error(call, error, match):
 # Public names without a malformed-input case, and why.
 NO_INPUT = {"list_rigs": "takes no arguments", "LIMB_PRIOR": "a constant",
             "RPSMResult": "a result container made by rpsm_detailed",
+            "Triangulation": "a result container made by triangulate_detailed",
             "SKELETON": "a constant; its methods are swept as SKELETON.*",
             "Scenes": "a container made by make_scenes; swept as Scenes.*"}
 

@@ -5,8 +5,13 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.triangulate import TriangulationInfo, reprojection_errors
+from crossview.triangulate import Triangulation, reprojection_errors
 
+
+def detailed(fn, *args, **kw):
+    """``(points, Triangulation)`` of :func:`cv.triangulate_detailed` in ``fn``'s variant."""
+    result = cv.triangulate_detailed(*args, robust=fn is cv.triangulate_robust, **kw)
+    return result.points, result
 
 @pytest.fixture(scope="module")
 def scenes():
@@ -115,7 +120,7 @@ def test_fewer_than_two_seen_views_give_nan_without_an_error(scenes):
     pts[:, 0] = scenes.joints2d[:, 0]                    # every joint in view 0 only ...
     pts[:, 3, 5] = scenes.joints2d[:, 3, 5]              # ... and joint 5 in view 3 too
     for fn in (cv.triangulate, cv.triangulate_robust):
-        X, info = fn(pts, scenes.cameras, return_info=True)
+        X, info = detailed(fn, pts, scenes.cameras)
         assert np.isnan(np.delete(X, 5, 1)).all() and not info.valid[:, [0, 4, 16]].any()
         assert np.abs(X[:, 5] - scenes.joints3d[:, 5]).max() < 1e-6 and info.valid[:, 5].all()
         assert np.isnan(fn(np.full_like(pts, np.nan), scenes.cameras)).all()
@@ -125,7 +130,7 @@ def test_robust_survives_a_missing_view_and_a_false_peak(scenes, rng):
     pts = scenes.joints2d.copy()
     pts[:, 0] = np.nan                                   # view 0 missed everything
     pts[:, 2] += rng.uniform(80, 300, pts[:, 2].shape) * rng.choice([-1, 1], (2,))
-    X, info = cv.triangulate_robust(pts, scenes.cameras, return_info=True)
+    X, info = detailed(cv.triangulate_robust, pts, scenes.cameras)
     assert np.abs(X - scenes.joints3d).max() < 1e-6
     assert (info.views == 2).all() and info.valid.all()  # views 1 and 3, the ones that agree
 
@@ -137,9 +142,9 @@ def test_missing_views_torch_matches_numpy(scenes, rng, device, dtype, fn):
     noisy[:, 1, ::4] += 200                              # false peaks for the robust search
     pts, seen = missing(noisy, rng)
     w = rng.uniform(0.5, 1.0, seen.shape)
-    ref, ref_info = fn(pts, scenes.cameras, w, return_info=True)
-    got, info = fn(torch.tensor(pts, dtype=dtype, device=device), scenes.cameras,
-                   torch.tensor(w, dtype=dtype, device=device), return_info=True)
+    ref, ref_info = detailed(fn, pts, scenes.cameras, w)
+    got, info = detailed(fn, torch.tensor(pts, dtype=dtype, device=device), scenes.cameras,
+                   torch.tensor(w, dtype=dtype, device=device))
     assert isinstance(got, torch.Tensor) and got.dtype == dtype and got.device.type == device
     assert isinstance(info.valid, torch.Tensor) and info.valid.device.type == device
     got = got.cpu().double().numpy()
@@ -177,15 +182,15 @@ def test_a_point_behind_a_used_camera_is_flagged(scenes):
     assert np.abs(X[0] - scenes.joints3d[0]).max() < 1e-6
     with warnings.catch_warnings():
         warnings.simplefilter("error")                   # no warning when the mask is asked for
-        X2, info = cv.triangulate(uv, cams, return_info=True)
-    assert isinstance(info, TriangulationInfo) and np.array_equal(X, X2)
+        X2, info = detailed(cv.triangulate, uv, cams)
+    assert isinstance(info, Triangulation) and np.array_equal(X, X2)
     assert info.behind.shape == (2, 4, 17) and info.valid.shape == info.views.shape == (2, 17)
     assert info.behind[1, 0, 3:].all() and not info.behind[1, 1:].any()
     assert not info.behind[:, :, :3].any() and not info.behind[0].any()
     assert np.array_equal(info.valid, ~info.behind.any(1)) and (info.views == 4).all()
     # camera 0 left out (NaN): the same points, now in front of every camera used
     uv[1, 0] = np.nan
-    X3, info = cv.triangulate(uv, cams, return_info=True)
+    X3, info = detailed(cv.triangulate, uv, cams)
     assert info.valid.all() and (info.views[1] == 3).all()
     assert np.abs(X3[1, 3:] - X_true[3:]).max() < 1e-6
 
@@ -195,24 +200,25 @@ def test_robust_drops_a_camera_that_sees_the_point_behind_it(scenes):
     # three cameras agree and camera 0 cannot see the point: an outlier, left out
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        X, info = cv.triangulate_robust(uv, cams, return_info=True)
+        X, info = detailed(cv.triangulate_robust, uv, cams)
     assert np.abs(X - X_true).max() < 1e-6 and (info.views == 3).all() and info.valid.all()
     # with two cameras there is nothing to vote with: the pair is kept, and flagged
     with pytest.warns(RuntimeWarning, match=r"triangulate_robust: 17 of 17 points"):
         X = cv.triangulate_robust(uv[:2], cams[:2])
-    X2, info = cv.triangulate_robust(uv[:2], cams[:2], return_info=True)
+    X2, info = detailed(cv.triangulate_robust, uv[:2], cams[:2])
     assert np.abs(X - X_true).max() < 1e-6 and np.array_equal(X, X2)
     assert info.behind[0].all() and not info.behind[1].any() and not info.valid.any()
 
 
 def test_behind_flag_torch_matches_numpy(scenes, device):
     cams, _, uv = behind_camera_0(scenes)
-    ref, ref_info = cv.triangulate(uv, cams, return_info=True)
+    ref, ref_info = detailed(cv.triangulate, uv, cams)
     with pytest.warns(RuntimeWarning, match="17 of 17 points"):
         cv.triangulate(torch.tensor(uv, device=device), cams)
-    got, info = cv.triangulate(torch.tensor(uv, device=device), cams, return_info=True)
+    got, info = detailed(cv.triangulate, torch.tensor(uv, device=device), cams)
     assert np.allclose(got.cpu().numpy(), ref, atol=1e-6)
-    for a, b in zip(info, ref_info):
+    for a, b in ((info.views, ref_info.views), (info.behind, ref_info.behind),
+                 (info.valid, ref_info.valid)):
         assert np.array_equal(a.cpu().numpy(), b)
 
 
@@ -231,7 +237,7 @@ def test_robust_survives_one_false_peak_per_joint(scenes, rng):
 
 def test_robust_equals_dlt_when_all_views_agree(scenes, rng):
     pts = scenes.joints2d + rng.normal(0, 2, scenes.joints2d.shape)
-    assert np.allclose(cv.triangulate_robust(pts, scenes.cameras, threshold=30),
+    assert np.allclose(cv.triangulate_robust(pts, scenes.cameras, threshold_px=30),
                        cv.triangulate(pts, scenes.cameras), atol=1e-6)
 
 
@@ -269,5 +275,5 @@ def test_bad_input(scenes, fn):
         fn(pts, scenes.cameras, np.ones(4))
     with pytest.raises(ValueError, match="weights must be non-negative"):
         fn(pts, scenes.cameras, -np.ones(pts.shape[:-1]))
-    with pytest.raises(TypeError, match="list of crossview.Camera"):
+    with pytest.raises(TypeError, match=r"list of crossview\.Camera"):
         fn(pts, scenes.cameras[0])

@@ -20,7 +20,7 @@ def run(config: BenchConfig) -> list[dict]:
     import torch
 
     from ..metrics import mpjpe
-    from ..rpsm import peak_observations
+    from ..heatmap import peak_observations
     from ..triangulate import triangulate, triangulate_robust
     from .rpsm import inputs
 
@@ -36,7 +36,7 @@ def run(config: BenchConfig) -> list[dict]:
             x = torch.from_numpy(uv).to(config.device)
             w = torch.from_numpy(conf).to(config.device)
         for name, fn in (("dlt", triangulate), ("robust-dlt", triangulate_robust)):
-            kwargs = {"threshold": 5.0 * px} if name == "robust-dlt" else {}
+            kwargs = {"threshold_px": 5.0 * px} if name == "robust-dlt" else {}
 
             def call(x=x, w=w, fn=fn, kwargs=kwargs):
                 return fn(x, s.cameras, w, **kwargs)

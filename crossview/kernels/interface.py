@@ -143,4 +143,4 @@ class Bridge:
         return x if batched else x[0]
 
 
-__all__ = ["Array", "Bridge", "FusionKernel", "PROTOCOLS", "PSMKernel", "RPSMKernel"]
+__all__ = ["PROTOCOLS", "Array", "Bridge", "FusionKernel", "PSMKernel", "RPSMKernel"]
