@@ -19,8 +19,8 @@ DESCRIPTION = "weighted and robust DLT of heatmap peaks, ms per frame and MPJPE 
 def run(config: BenchConfig) -> list[dict]:
     import torch
 
-    from ..metrics import mpjpe
     from ..heatmap import peak_observations
+    from ..metrics import mpjpe
     from ..triangulate import triangulate, triangulate_robust
     from .rpsm import inputs
 
