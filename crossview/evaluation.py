@@ -36,7 +36,7 @@ ROBUST_THRESHOLD_HM_PX = 5.0
 def estimate(method: str, heatmaps: np.ndarray, cameras, affines: np.ndarray, *,
              center: np.ndarray | None = None, limb_lengths=None,
              n_bins: int = 16, depth: int = 10, cube_size: float = 2000.0,
-             tolerance: float = 150.0, backend: str = "numpy", batch: int = 16,
+             tolerance: float = 150.0, backend: str | None = None, batch: int = 16,
              refine_bins: int = 2, progress=None) -> np.ndarray:
     """3D poses ``(F, J, 3)`` (mm) of frames ``(F, V, J, H, W)`` by ``method`` (:data:`METHODS`).
 

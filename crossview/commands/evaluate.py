@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 
 from ..evaluation import METHODS, RenderedHeatmaps, evaluate, load_prior
+from ..kernels import BACKENDS, resolve_backend
 from ..skeleton import SKELETON
 from ..tables import add_json_flag, emit_json, format_table
 
@@ -93,7 +94,9 @@ def register(sub) -> None:
                         "2x2x2 corners, or 3, which adds the current estimate (27 candidates)")
     m.add_argument("--cube-size", type=float, default=2000.0, help="edge of the cube (mm)")
     m.add_argument("--tolerance", type=float, default=150.0, help="limb-length window (mm)")
-    m.add_argument("--backend", default="numpy", choices=["naive", "numpy", "numba", "torch"])
+    m.add_argument("--backend", default=None, choices=BACKENDS,
+                   help="compute backend of PSM and RPSM (default: Numba when installed, "
+                        "else NumPy); all give the same poses")
     m.add_argument("--batch", type=int, default=16, help="frames per call")
     m.add_argument("--gt-root", action="store_true", help="centre the grid on the true root")
     limbs = m.add_mutually_exclusive_group()
@@ -203,7 +206,8 @@ def run(args) -> int:
                                                        s.joints3d, s.limb_lengths)
         subjects = s.subject
     settings = dict(n_bins=args.n_bins, depth=args.depth, cube_size=args.cube_size,
-                    tolerance=args.tolerance, backend=args.backend, batch=args.batch,
+                    tolerance=args.tolerance, backend=resolve_backend(args.backend),
+                    batch=args.batch,
                     refine_bins=args.refine_bins)
     lengths, limbs_info = _limb_source(args, limbs)
     results = evaluate(heatmaps, cameras, affines, joints3d, args.method,
