@@ -15,6 +15,7 @@ Conventions (used everywhere in the library):
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,6 +126,16 @@ class Camera:
     def has_distortion(self) -> bool:
         return bool(np.any(self.dist != 0))
 
+    @property
+    def fold_radius(self) -> float:
+        """Normalised radius where the lens model folds back (``inf``: it never does).
+
+        See :func:`lens_fold_radius`. Ideal points at or beyond it have no faithful
+        image: :meth:`undistort_points` never returns them, and epipolar curves stop
+        there.
+        """
+        return lens_fold_radius(self.dist)
+
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         size = f", image_size={self.image_size}" if self.image_size else ""
@@ -165,6 +176,16 @@ class Camera:
 
         Inverts the lens model by Newton's method on the normalised coordinates;
         on the Human3.6M cameras it converges to below 1e-9 px in a few iterations.
+
+        Past the lens' fold (:attr:`fold_radius`) the polynomial model maps ideal
+        points back towards the centre, so a distorted pixel can have two ideal
+        pixels, or none: with barrel distortion, pixels farther from the principal
+        point than the image of the fold circle have none. The result is the ideal
+        pixel inside the fold, and NaN where there is none, or where the iteration
+        does not reproduce ``uv`` when distorted again (to 1e-6 of the normalised
+        radius). OpenCV's ``cv::undistortPoints`` uses the same model and an
+        approximate iteration (5 steps by default) and returns a number for every
+        pixel, also where it does not invert the model.
         """
         uv = as_float_array(uv, "uv", trailing=(2,))
         if not self.has_distortion:
@@ -172,8 +193,15 @@ class Camera:
         # iterate in float64 and round once at the end (half precision would round every step)
         x = uv.double() if is_torch(uv) else uv
         K = like(self.K, x)
+        dist = like(self.dist, x)
         xd = pixels_to_normalized(x, K)
-        xn = undistort_normalized(xd, like(self.dist, xd), iterations=iterations)
+        xn = undistort_normalized(xd, dist, iterations=iterations)
+        m = xp(xn)
+        back = distort_normalized(xn, dist)
+        miss = ((back - xd) ** 2).sum(-1) ** 0.5
+        r = (xn ** 2).sum(-1) ** 0.5
+        bad = ~(miss <= 1e-6 * (1.0 + (xd ** 2).sum(-1) ** 0.5)) | ~(r < self.fold_radius)
+        xn = m.where(bad[..., None], m.full_like(xn, float("nan")), xn)
         out = normalized_to_pixels(xn, K)
         return out.to(uv.dtype) if is_torch(uv) else out
 
@@ -274,6 +302,32 @@ def distort_normalized(xn, dist):
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
     return xp(xn).stack([xd, yd], -1)
+
+
+def lens_fold_radius(dist: ArrayLike) -> float:
+    """The normalised radius where the radial lens model folds back, ``inf`` if never.
+
+    An ideal point at normalised radius ``r`` appears at radius ``r radial(r)`` with
+    ``radial(r) = 1 + k1 r^2 + k2 r^4 + k3 r^6``. While that grows with ``r`` the lens
+    maps circles to circles in order; where ``d(r radial(r)) / dr = 1 + 3 k1 r^2 +
+    5 k2 r^4 + 7 k3 r^6`` first reaches 0 the model turns back (as barrel distortion,
+    ``k1 < 0``, does unless the higher terms bend it up in time), and points beyond
+    appear nearer the centre than points inside, which no real lens does. This is the smallest positive root
+    of that polynomial (tangential terms left out, as in the usual definition of the
+    model's valid radius).
+    """
+    k1, k2, _, _, k3 = (float(v) for v in np.asarray(to_numpy(dist), dtype=np.float64))
+    return _fold_radius(k1, k2, k3)
+
+
+@functools.lru_cache(maxsize=64)
+def _fold_radius(k1: float, k2: float, k3: float) -> float:
+    coeffs = np.array([7.0 * k3, 5.0 * k2, 3.0 * k1, 1.0])          # in s = r^2
+    # a negligible leading term only moves a root far beyond any image: leave it out
+    coeffs = coeffs[np.argmax(np.abs(coeffs) > 1e-12):]
+    roots = np.roots(coeffs) if len(coeffs) > 1 else np.array([])
+    s = [z.real for z in roots if abs(z.imag) <= 1e-12 * max(1.0, abs(z)) and z.real > 0]
+    return float(np.sqrt(min(s))) if s else float("inf")
 
 
 def undistort_normalized(xd, dist, iterations: int = 20):

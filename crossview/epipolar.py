@@ -12,15 +12,16 @@ analytic cross-view fusion of :mod:`crossview.fusion` reads each source heatmap.
 The rays of all pixels of view ``u`` that lie in one epipolar half-plane (bounded by
 the baseline through both camera centres) have one epipolar curve in view ``v``: the
 part of the line whose points lie in front of camera ``u``. So the sampler traces a
-fan of ``n_lines`` curves per ordered view pair, ``n_samples`` points each, and gives
-every target pixel the two curves that bracket its half-plane and an interpolation
-weight. This is
-exact geometry (distortion included) and ``H W / n_lines`` times less work than
-tracing one curve per pixel.
+fan of ``n_lines`` curves per ordered view pair, reads each where it crosses the
+source heatmap's pixel columns (or rows), and gives every target pixel the two curves
+that bracket its half-plane and an interpolation weight. This is exact geometry
+(distortion included, up to the lens' fold) and ``H W / n_lines`` times less work
+than tracing one curve per pixel.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -30,13 +31,8 @@ import numpy as np
 
 from ._array import ArrayLike, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_affines, check_int
-from .camera import (
-    Camera,
-    normalized_to_pixels,
-    pixels_to_normalized,
-    undistort_normalized,
-)
-from .heatmap import _size, apply_affine, invert_affine
+from .camera import Camera
+from .heatmap import _size, invert_affine
 
 __all__ = [
     "EpipolarSampler",
@@ -203,10 +199,11 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
     placed on its ray and projected into camera ``b`` *with* its lens distortion
     (``distort=False``: the ideal pinhole, which gives points on the straight line
     ``F x``). Returns ``(..., S, 2)`` pixels of ``b``, NaN where the point is behind
-    camera ``b`` or, with distortion and a known ``image_size``, more than half the
-    image diagonal outside the image, where the polynomial lens model no longer
-    describes the lens. With ``affine_b`` the result is in heatmap pixels of ``b``, and with
-    ``heatmap_size`` ``(H, W)`` too, points outside the heatmap are NaN.
+    camera ``b`` or, with distortion, at or beyond the fold of ``b``'s lens
+    (:attr:`crossview.Camera.fold_radius`), where the polynomial model folds back and
+    no longer describes a lens. A pixel of ``a`` beyond the fold of ``a``'s lens has
+    no ray: its curve is all NaN. With ``affine_b`` the result is in heatmap pixels of
+    ``b``, and with ``heatmap_size`` ``(H, W)`` too, points outside the heatmap are NaN.
     """
     _check_camera(cam_a, "cam_a")
     _check_camera(cam_b, "cam_b")
@@ -218,15 +215,18 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
         raise ValueError("depths must be a 1-D array of positive camera-a depths (mm)")
     # the point at depth z of a pixel's ray is C + z (X_1 - C), X_1 the point at depth 1
     C = cam_a.center
-    X1 = cam_a.unproject(uv, np.ones(uv.shape[:-1]))
+    ideal = cam_a.undistort_points(uv)                   # NaN where uv lies past a's fold
+    ray = ~np.isnan(ideal).any(-1)
+    X1 = cam_a.unproject(np.where(ray[..., None], ideal, cam_a.K[:2, 2]),
+                         np.ones(uv.shape[:-1]), undistort=False)
     X = C + depths[:, None] * (X1 - C)[..., None, :]                     # (..., S, 3)
     out = cam_b.project(X, distort=distort, allow_behind=True)
-    keep = cam_b.depth(X) > 0
-    if distort and cam_b.has_distortion and cam_b.image_size is not None:
-        w, h = cam_b.image_size
-        ideal = cam_b.project(X, distort=False, allow_behind=True)
-        centre = np.array([(w - 1) / 2, (h - 1) / 2])
-        keep &= np.linalg.norm(ideal - centre, axis=-1) < np.hypot(w, h)
+    Xc = cam_b.world_to_camera(X)
+    keep = (Xc[..., 2] > 0) & ray[..., None]
+    if distort and cam_b.has_distortion:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            radius = np.linalg.norm(Xc[..., :2] / Xc[..., 2:], axis=-1)
+        keep &= radius < cam_b.fold_radius
     out = np.where(keep[..., None], out, np.nan)
     if affine_b is not None:
         A = to_numpy(as_float_array(affine_b, "affine_b", trailing=(2, 3)))
@@ -272,6 +272,7 @@ def _pixel_grid(H: int, W: int) -> np.ndarray:
     return np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float64)
 
 
+@functools.lru_cache(maxsize=16)
 def _border(H: int, W: int, per_edge: int = 16) -> np.ndarray:
     """Points ``(4 * per_edge, 2)`` on the outer edge of a heatmap (its pixels' outer edges)."""
     s = np.linspace(0.0, 1.0, per_edge, endpoint=False)
@@ -283,64 +284,6 @@ def _border(H: int, W: int, per_edge: int = 16) -> np.ndarray:
     return np.concatenate([top, right, bottom, left])
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(n > 0, n, 1.0)
-
-
-def _any_perpendicular(b: np.ndarray) -> np.ndarray:
-    """A unit vector perpendicular to the unit vector ``b`` ``(3,)``."""
-    helper = np.eye(3)[int(np.argmin(np.abs(b)))]
-    return _unit(np.cross(b, helper))
-
-
-def _clip_lines_to_boxes(p0, d, box):
-    """Liang-Barsky: the parameter range of ``p0 + tau d`` inside ``box``.
-
-    ``p0``, ``d`` ``(..., 2)``; ``box`` ``(..., 4)`` as ``xmin, xmax, ymin, ymax``.
-    Returns ``(tau0, tau1)``; empty where ``tau0 > tau1``.
-    """
-    lo = np.stack([box[..., 0], box[..., 2]], -1)
-    hi = np.stack([box[..., 1], box[..., 3]], -1)
-    flat = np.abs(d) < 1e-12
-    safe = np.where(flat, 1.0, d)
-    ta, tb = (lo - p0) / safe, (hi - p0) / safe
-    inside = (p0 >= lo) & (p0 <= hi)
-    tmin = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(ta, tb))
-    tmax = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(ta, tb))
-    return tmin.max(-1), tmax.min(-1)
-
-
-def _in_front_of_both(ideal: np.ndarray, cam_v: Camera, base: np.ndarray,
-                      rays_u: np.ndarray) -> np.ndarray:
-    """Which points of the epipolar curves can be a point in front of both cameras.
-
-    ``ideal`` ``(G, K, S, 2)`` are ideal pixels of camera ``v`` on the curves of ``K``
-    half-planes, ``rays_u`` ``(G, K, 3)`` a ray of camera ``u`` in each half-plane and
-    ``base`` the unit baseline from ``u`` to ``v``. The ray of each point
-    (``C_v + beta r``) meets the half-plane's ray (``C_u + alpha d``) where
-    ``alpha d - beta r = base``; the point is kept when ``alpha`` and ``beta`` are
-    positive. This keeps the half of the line in front of camera ``u``: the two halves
-    meet at the epipole, which matters when ``u`` stands inside the crop of ``v``.
-    """
-    ok = np.linalg.norm(rays_u, axis=-1) > 1e-12
-    # (b x r).(d x r) and (b x d).(d x r) by the identity (a x c).(e x c) = (a.e)(c.c) -
-    # (a.c)(e.c), with the dot products taken in camera v's frame, where r = (x_n, y_n, 1).
-    xn = pixels_to_normalized(ideal, cam_v.K)
-    bv = cam_v.R @ base                                                  # (3,)
-    dv = rays_u @ cam_v.R.T                                              # (G, K, 3)
-    rr = 1.0 + (xn * xn).sum(-1)
-    br = xn @ bv[:2] + bv[2]
-    dr = (xn * dv[:, :, None, :2]).sum(-1) + dv[:, :, None, 2]
-    bd = (rays_u @ base)[..., None]
-    dd = (rays_u * rays_u).sum(-1)[..., None]
-    alpha = bd * rr - br * dr
-    beta = bd * dr - br * dd
-    # the epipole itself (alpha = 0) is kept, whatever the rounding says
-    tol = 1e-9 * np.sqrt(dd * rr)
-    return ~ok[..., None] | ((alpha > -tol) & (beta > -tol))
-
-
 @dataclass(frozen=True, eq=False)
 class EpipolarSampler:
     """Where analytic fusion reads each source heatmap: a fan of epipolar curves per view pair.
@@ -348,16 +291,26 @@ class EpipolarSampler:
     Built by :meth:`build` (or, cached, by :func:`get_sampler`). ``G`` is 1 when the
     affines are shared by all frames and the number of frames otherwise; ``P = V (V - 1)``
     ordered pairs ``(u, v)`` (target ``u`` receives evidence from source ``v``), in the
-    order ``u = 0, 1, ...`` and, within ``u``, increasing ``v``; ``K = n_lines``,
-    ``S = n_samples``.
+    order ``u = 0, 1, ...`` and, within ``u``, increasing ``v``; ``K = n_lines``;
+    ``S = n_samples``, the most reads a curve can have (default ``max(H, W)``).
+
+    A curve is read where it crosses the source heatmap's pixel columns (when it runs
+    more along ``x`` than along ``y``) or pixel rows: there the bilinear interpolation of
+    the heatmap is a linear interpolation between two pixels, one read of two values.
+    A line across a heatmap crosses at most ``max(H, W)`` of them, about one per pixel
+    of its length.
 
     Attributes
     ----------
     pairs : (P, 2) int, ``(u, v)`` of each pair.
-    index : (G, P, K, S) int32, flat index ``y0 * W + x0`` of the top-left pixel of the
-        bilinear read of each sample in the source heatmap; ``-1`` where the sample
-        falls outside it.
-    frac : (G, P, K, S, 2) float32, the bilinear weights ``(fx, fy)`` in ``[0, 1]``.
+    index : (G, P, K, S) int32, flat index ``y * W + x`` in the source heatmap of the
+        first of the two pixels each read interpolates; a curve's reads come first,
+        followed by ``-1`` (and ``frac`` 0) up to ``S``.
+    count : (G, P, K) int32, the number of reads of each curve.
+    step : (G, P, K) int32, from a read's first pixel to its second: ``W`` (the pixel
+        below: the curve crosses columns) or ``1`` (the pixel to the right: it crosses
+        rows).
+    frac : (G, P, K, S) float32, the weight in ``[0, 1]`` of the second pixel.
     bins : (G, P, H * W) int32, for every target pixel the curve ``k`` such that its
         epipolar half-plane lies between those of curves ``k`` and ``k + 1``.
     weights : (G, P, H * W) float32, the interpolation weight of curve ``k + 1``.
@@ -369,6 +322,8 @@ class EpipolarSampler:
     heatmap_size: tuple[int, int]
     pairs: np.ndarray
     index: np.ndarray
+    count: np.ndarray
+    step: np.ndarray
     frac: np.ndarray
     bins: np.ndarray
     weights: np.ndarray
@@ -380,11 +335,16 @@ class EpipolarSampler:
               n_samples: int | None = None, n_lines: int | None = None) -> EpipolarSampler:
         """Trace the curves for ``cameras`` and ``affines`` ``(V, 2, 3)`` or ``(G, V, 2, 3)``.
 
-        ``n_samples`` points per curve (default ``ceil(hypot(H, W))``, about one per
-        heatmap pixel along a diagonal) and ``n_lines`` curves per view pair (default
-        ``4 max(H, W)``).
+        ``n_lines`` curves per view pair (default ``4 max(H, W)``), spread evenly in
+        angle over the epipolar half-planes of the target heatmap's pixels. Each curve
+        is the part of its epipolar line (in ideal pixels of the source camera) whose
+        points can lie in front of both cameras, inside the source heatmap and inside
+        the fold of the source camera's lens (:attr:`crossview.Camera.fold_radius`),
+        seen through the lens and the crop affine. It is read where it crosses the
+        heatmap's columns (or rows), at most ``n_samples`` times (default
+        ``max(H, W)``: every column; fewer read every second, third, ... column).
         """
-        from .kernels.fusion_numba import trace_curves, trace_curves_serial
+        from .kernels.fusion_numba import trace
 
         H, W = _heatmap_size(heatmap_size)
         cameras = list(cameras)
@@ -398,106 +358,32 @@ class EpipolarSampler:
             A = A[None]
         if A.ndim != 4:
             raise ValueError(f"affines must have shape (V, 2, 3) or (B, V, 2, 3), got {A.shape}")
-        S = check_int(n_samples, "n_samples", 2) if n_samples is not None else \
-            int(np.ceil(np.hypot(H, W)))
+        S = check_int(n_samples, "n_samples", 2) if n_samples is not None else max(H, W)
         K = check_int(n_lines, "n_lines", 2) if n_lines is not None else 4 * max(H, W)
         G = A.shape[0]
         pairs = _view_pairs(V)
+        centers = np.stack([c.center for c in cameras])
+        near = np.linalg.norm(centers[:, None] - centers[None], axis=-1) < 1e-9
+        for u, v in pairs:
+            if near[u, v]:
+                raise ValueError(f"cameras {u} and {v} share a centre; fusion needs a baseline")
         P = len(pairs)
-
-        Ainv = invert_affine(A)                                     # (G, V, 2, 3)
-        grid = _pixel_grid(H, W)                                     # (HW, 2)
-        centre = np.array([[(W - 1) / 2.0, (H - 1) / 2.0]])
-        border = _border(H, W)
-        # Per view: homogeneous normalised (undistorted) coordinates of the pixel centres
-        # and of the heatmap's centre, and the box of ideal pixels its border spans.
-        rays, centre_rays, boxes = [], [], []
-        for v, cam in enumerate(cameras):
-            pts = apply_affine(Ainv[:, v], np.concatenate([grid, centre, border]))
-            xn = undistort_normalized(pixels_to_normalized(pts, cam.K), cam.dist, iterations=8) \
-                if cam.has_distortion else pixels_to_normalized(pts, cam.K)
-            ray = np.concatenate([xn, np.ones(xn.shape[:-1] + (1,))], -1)   # camera frame
-            rays.append(ray[:, :H * W])
-            centre_rays.append(ray[:, H * W] @ cam.R)                       # world frame
-            ideal = normalized_to_pixels(xn[:, H * W + 1:], cam.K)
-            lo, hi = ideal.min(1), ideal.max(1)
-            pad = 1e-6 * (hi - lo).max(-1)
-            boxes.append(np.stack([lo[:, 0] - pad, hi[:, 0] + pad, lo[:, 1] - pad,
-                                   hi[:, 1] + pad], -1))
-
+        lens = np.array([c.has_distortion for c in cameras])
+        fold = np.array([c.fold_radius for c in cameras])
         index = np.empty((G, P, K, S), dtype=np.int32)
-        frac = np.empty((G, P, K, S, 2), dtype=np.float32)
+        frac = np.empty((G, P, K, S), dtype=np.float32)
+        count = np.empty((G, P, K), dtype=np.int32)
+        step = np.empty((G, P, K), dtype=np.int32)
         bins = np.empty((G, P, H * W), dtype=np.int32)
         weights = np.empty((G, P, H * W), dtype=np.float32)
         angles = np.empty((G, P, K))
-        idx_p = np.empty((G, K, S), dtype=np.int32)
-        frac_p = np.empty((G, K, S, 2), dtype=np.float32)
-        for p, (u, v) in enumerate(pairs):
-            cu, cv_ = cameras[u], cameras[v]
-            base = cv_.center - cu.center
-            if np.linalg.norm(base) < 1e-9:
-                raise ValueError(f"cameras {u} and {v} share a centre; fusion needs a baseline")
-            base = base / np.linalg.norm(base)
-            # Every ray from C_u lies in a half-plane bounded by the baseline; a half-plane
-            # is given by its angle about the baseline, measured from the half-plane of
-            # the heatmap's centre (basis e1, e2 of the normals n = base x d).
-            e1 = np.cross(base, centre_rays[u])                          # (G, 3)
-            ok = np.linalg.norm(e1, axis=-1) > 1e-9
-            e1 = np.where(ok[:, None], _unit(e1), _any_perpendicular(base))
-            e2 = np.cross(base, e1)
-            # For unit base perpendicular to e1: n . e1 = -d . e2 and n . e2 = d . e1. The
-            # dot products are taken in u's camera frame, where d is (x_n, y_n, 1).
-            d_e = rays[u] @ (cu.R @ np.stack([e1, e2], -1))                # (G, HW, 2)
-            phi = np.arctan2(d_e[..., 0], -d_e[..., 1])                   # in (-pi, pi]
-            lo, hi = phi.min(1), phi.max(1)
-            # Half-planes of pixels that do not surround the epipole span less than pi;
-            # a heatmap around the epipole (camera v in view) meets all of them.
-            wide = hi - lo > np.pi
-            lo = np.where(wide, -np.pi, lo)
-            hi = np.where(wide, np.pi, np.maximum(hi, lo + 1e-12))
-            t = (phi - lo[:, None]) / (hi - lo)[:, None] * (K - 1)
-            k0 = np.clip(np.floor(t), 0, K - 2)
-            bins[:, p] = k0.astype(np.int32)
-            weights[:, p] = np.clip(t - k0, 0.0, 1.0)
-            ang = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, K)   # (G, K)
-            angles[:, p] = ang
-            n_k = np.cos(ang)[..., None] * e1[:, None] + np.sin(ang)[..., None] * e2[:, None]
-            # A typical ray of each half-plane: the heatmap centre's ray projected onto the
-            # plane, mirrored across the baseline when it falls into the other half.
-            c = centre_rays[u][:, None, :]
-            d_k = c - (c * n_k).sum(-1, keepdims=True) * n_k
-            side = (d_k * np.cross(n_k, base)).sum(-1, keepdims=True)
-            d_k = np.where(side >= 0, d_k, 2 * (d_k @ base)[..., None] * base - d_k)
-            # The half-plane seen from C_v: on the line K_v^{-T} R_v n of ideal pixels.
-            lines = n_k @ (np.linalg.inv(cv_.K).T @ cv_.R).T                # (G, K, 3)
-            ab = np.hypot(lines[..., 0], lines[..., 1])
-            good = ab > 1e-12
-            ab = np.where(good, ab, 1.0)
-            normal = lines[..., :2] / ab[..., None]
-            p0 = -normal * (lines[..., 2] / ab)[..., None]
-            d = np.stack([-normal[..., 1], normal[..., 0]], -1)
-            tau0, tau1 = _clip_lines_to_boxes(p0, d, boxes[v][:, None, :])
-            # Only the part of a line on one side of the epipole (camera u seen by v) can
-            # hold points in front of u: spend the samples there.
-            e = cv_.K @ (cv_.R @ cu.center + cv_.t)
-            if abs(e[2]) > 1e-12 * np.abs(e).max():
-                tau_e = ((e[:2] / e[2] - p0) * d).sum(-1)                 # (G, K)
-                probe = p0[..., None, :] + (tau_e[..., None, None] + np.array([[-1.0], [1.0]])) \
-                    * d[..., None, :]                                    # (G, K, 2, 2)
-                before, after = np.moveaxis(_in_front_of_both(probe, cv_, base, d_k), -1, 0)
-                tau0 = np.where(after & ~before, np.maximum(tau0, tau_e), tau0)
-                tau1 = np.where(before & ~after, np.minimum(tau1, tau_e), tau1)
-            good &= tau0 <= tau1
-            # S samples per curve: ideal pixel, in front of both cameras, through the lens
-            # of v, through the crop affine, then the bilinear read's corner and weights.
-            # one frame runs on one thread (no barrier to wait at on a busy machine)
-            trace = trace_curves_serial if G == 1 else trace_curves
-            trace(p0, d, tau0, tau1, good, cv_.R @ base, d_k @ cv_.R.T, d_k @ base,
-                  (d_k * d_k).sum(-1), cv_.K, cv_.dist, np.ascontiguousarray(A[:, v]),
-                  H, W, idx_p, frac_p)
-            index[:, p], frac[:, p] = idx_p, frac_p
-        return cls(n_views=V, heatmap_size=(H, W), pairs=pairs, index=index, frac=frac,
-                   bins=bins, weights=weights, angles=angles)
+        Ks = np.stack([c.K for c in cameras])
+        trace(Ks, np.linalg.inv(Ks), np.stack([c.R for c in cameras]),
+              np.stack([c.t for c in cameras]), np.stack([c.dist for c in cameras]), lens,
+              fold * fold, np.ascontiguousarray(A), invert_affine(A), pairs, H, W,
+              _border(H, W), index, count, step, frac, bins, weights, angles)
+        return cls(n_views=V, heatmap_size=(H, W), pairs=pairs, index=index, count=count,
+                   step=step, frac=frac, bins=bins, weights=weights, angles=angles)
 
     # -------------------------------------------------------------- sizes
     @property
@@ -511,11 +397,13 @@ class EpipolarSampler:
 
     @property
     def n_samples(self) -> int:
+        """``S``: the most reads a curve can have."""
         return self.index.shape[3]
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.index, self.frac, self.bins, self.weights))
+        return sum(a.nbytes for a in (self.index, self.count, self.step, self.frac, self.bins,
+                                      self.weights))
 
     def pair_index(self, u: int, v: int) -> int:
         """Row of the ordered pair (target ``u``, source ``v``) in :attr:`pairs`."""
@@ -523,22 +411,27 @@ class EpipolarSampler:
 
     # -------------------------------------------------------------- inspection
     def positions(self, frame: int = 0) -> np.ndarray:
-        """Sample positions ``(P, K, S, 2)`` in source heatmap pixels, NaN outside the heatmap.
+        """Read positions ``(P, K, S, 2)`` in source heatmap pixels, NaN after a curve's reads.
 
         Positions in the half-pixel margin of the heatmap are moved onto its outer
-        pixel centres, as the bilinear read sees them.
+        pixel centres, as the interpolation sees them.
         """
         W = self.heatmap_size[1]
-        idx = self.index[frame].astype(np.int64)
+        ok = self.index[frame] >= 0
+        idx = np.where(ok, self.index[frame], 0).astype(np.int64)
         f = self.frac[frame].astype(np.float64)
-        xy = np.stack([idx % W + f[..., 0], idx // W + f[..., 1]], -1)
-        return np.where((idx >= 0)[..., None], xy, np.nan)
+        across = (self.step[frame] == W)[..., None]           # the curve crosses columns
+        x = idx % W + np.where(across, 0.0, f)
+        y = idx // W + np.where(across, f, 0.0)
+        return np.where(ok[..., None], np.stack([x, y], -1), np.nan)
 
     def pixel_curve(self, u: int, v: int, pixel: tuple[int, int], frame: int = 0) -> np.ndarray:
         """The epipolar curve ``(S, 2)`` in view ``v`` of heatmap pixel ``(i, j)`` of view ``u``.
 
-        Interpolated between the two curves that bracket the pixel's epipolar half-plane;
-        NaN where the curve leaves the heatmap.
+        Interpolated between the two curves that bracket the pixel's epipolar half-plane,
+        at the columns (or rows) both cross; NaN after those. Where the two cross
+        different sets (one runs more along ``x``, the other along ``y``), the reads of
+        the nearer curve.
         """
         H, W = self.heatmap_size
         i, j = pixel
@@ -548,7 +441,17 @@ class EpipolarSampler:
         q = i * W + j
         k, w = int(self.bins[frame, p, q]), float(self.weights[frame, p, q])
         xy = self.positions(frame)[p]
-        return (1.0 - w) * xy[k] + w * xy[k + 1]
+        out = np.full((self.n_samples, 2), np.nan)
+        a, b = xy[k], xy[k + 1]
+        a, b = a[~np.isnan(a).any(-1)], b[~np.isnan(b).any(-1)]
+        if self.step[frame, p, k] != self.step[frame, p, k + 1]:
+            near = a if w < 0.5 else b
+            out[:len(near)] = near
+            return out
+        axis = 0 if self.step[frame, p, k] == W else 1        # the coordinate reads share
+        common, ia, ib = np.intersect1d(a[:, axis], b[:, axis], return_indices=True)
+        out[:len(common)] = (1.0 - w) * a[ia] + w * b[ib]
+        return out
 
     def fusion_matrix(self, u: int, v: int, frame: int = 0) -> np.ndarray:
         """The mean-along-the-curve evidence as a matrix ``M`` ``(H W, H W)``.
@@ -560,16 +463,15 @@ class EpipolarSampler:
         H, W = self.heatmap_size
         p = self.pair_index(u, v)
         K, S = self.n_lines, self.n_samples
+        valid = self.index[frame, p] >= 0
         idx = self.index[frame, p]
-        fx = self.frac[frame, p, ..., 0].astype(np.float64)
-        fy = self.frac[frame, p, ..., 1].astype(np.float64)
+        f = self.frac[frame, p].astype(np.float64)
+        second = idx + self.step[frame, p][:, None]
         curves = np.zeros((K, H * W))
         rows = np.repeat(np.arange(K), S).reshape(K, S)
-        valid = idx >= 0
         count = np.maximum(valid.sum(1, keepdims=True), 1)
-        for off, wgt in ((0, (1 - fx) * (1 - fy)), (1, fx * (1 - fy)), (W, (1 - fx) * fy),
-                         (W + 1, fx * fy)):
-            np.add.at(curves, (rows[valid], (idx + off)[valid]), (wgt / count)[valid])
+        for pix, wgt in ((idx, 1.0 - f), (second, f)):
+            np.add.at(curves, (rows[valid], pix[valid]), (wgt / count)[valid])
         k = self.bins[frame, p]
         w = self.weights[frame, p].astype(np.float64)[:, None]
         return (1.0 - w) * curves[k] + w * curves[k + 1]

@@ -176,3 +176,73 @@ def test_numpy_camera_work_imports_neither_torch_nor_numba():
             "print(sorted({'torch', 'numba'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- the lens fold
+STRONG = (-0.25, -0.08, 0.0, 0.0, 0.0)          # barrel: folds back at r = 0.949
+
+
+def test_fold_radius_is_where_the_radial_map_turns_back():
+    from crossview.camera import lens_fold_radius
+
+    r = lens_fold_radius(STRONG)
+    k1, k2 = STRONG[:2]
+    assert np.isclose(1 + 3 * k1 * r**2 + 5 * k2 * r**4, 0.0, atol=1e-12)
+    grid = np.linspace(0.0, 1.5, 3001)
+    slope = np.gradient(grid * (1 + k1 * grid**2 + k2 * grid**4), grid)
+    assert (slope[grid < r - 1e-3] > 0).all() and (slope[grid > r + 1e-3] < 0).all()
+    assert lens_fold_radius((0, 0, 0, 0, 0)) == np.inf
+    assert lens_fold_radius((0.1, 0.01, 0.001, 0.001, 0.0)) == np.inf       # pincushion
+    assert cv.ring_rig(2, dist=STRONG)[0].fold_radius == r
+
+
+def test_human36m_images_lie_well_inside_their_folds(h36m):
+    for c in h36m:
+        w, h = c.image_size
+        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=float)
+        radius = np.linalg.norm(cv.camera.pixels_to_normalized(c.undistort_points(corners), c.K),
+                                axis=-1)
+        assert radius.max() < 0.5 * c.fold_radius
+
+
+def test_undistort_points_is_nan_past_the_fold_and_exact_inside():
+    cam = cv.ring_rig(3, focal=800, dist=STRONG)[1]
+    r_fold = cam.fold_radius
+    radii = np.linspace(0.05, 1.4, 271)                   # normalised ideal radii
+    ideal = np.stack([radii * np.cos(0.3), radii * np.sin(0.3)], -1)
+    seen = cv.camera.normalized_to_pixels(distort_normalized(ideal, cam.dist), cam.K)
+    back = cam.undistort_points(seen)
+    inside = radii < r_fold - 1e-3
+    expect = cv.camera.normalized_to_pixels(ideal, cam.K)
+    assert np.abs(back[inside] - expect[inside]).max() < 1e-6
+    # past the fold the model maps points back inwards, onto pixels that an ideal point
+    # inside the fold also reaches: that one is returned, never the folded one
+    got = cv.camera.pixels_to_normalized(back[~inside], cam.K)
+    ok = ~np.isnan(got).any(-1)
+    assert ok.mean() > 0.9
+    assert (np.linalg.norm(got[ok], axis=-1) < r_fold).all()
+    again = distort_normalized(got[ok], cam.dist)
+    assert np.abs(cv.camera.normalized_to_pixels(again, cam.K) - seen[~inside][ok]).max() < 1e-6
+    # beyond the largest radius the lens reaches, no ideal point exists
+    r_max = r_fold * (1 + STRONG[0] * r_fold**2 + STRONG[1] * r_fold**4)
+    far = cv.camera.normalized_to_pixels(np.array([[1.01 * r_max, 0.0]]), cam.K)
+    assert np.isnan(cam.undistort_points(far)).all()
+    t = torch.tensor(far)
+    assert torch.isnan(cam.undistort_points(t)).all()
+
+
+def test_undistort_points_agrees_with_opencv_inside_the_fold():
+    cv2 = pytest.importorskip("cv2")
+    cam = cv.ring_rig(3, focal=800, dist=STRONG)[1]
+    rng = np.random.default_rng(0)
+    px = rng.uniform(0, 1000, size=(500, 2))
+    ours = cam.undistort_points(px)
+    crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-14)
+    theirs = cv2.undistortPoints(px[:, None], cam.K, cam.dist, P=cam.K, criteria=crit)[:, 0]
+    ok = ~np.isnan(ours).any(-1)
+    assert ok.mean() > 0.8 and np.abs(ours[ok] - theirs[ok]).max() < 1e-6
+    # where we give NaN, OpenCV returns a point that its own lens model does not map back
+    # to the pixel (its documented iteration is approximate and has no failure flag)
+    xn = cv2.undistortPoints(px[~ok][:, None], cam.K, cam.dist)[:, 0]
+    again = cv.camera.normalized_to_pixels(distort_normalized(xn, cam.dist), cam.K)
+    assert (np.linalg.norm(again - px[~ok], axis=-1) > 1.0).all()

@@ -157,7 +157,111 @@ def test_epipolar_curve_clipped_to_the_heatmap(h36m):
     assert np.linalg.norm(dense - scenes.joints_hm[0, 1, 9], axis=-1).min() < 0.01
 
 
+STRONG = (-0.25, -0.08, 0.0, 0.0, 0.0)          # barrel: folds back at r = 0.949
+
+
+def test_epipolar_curve_stops_at_the_lens_fold():
+    """Past the fold the lens model maps points back inwards: they are cut, and every point
+    that stays undistorts onto the straight epipolar line."""
+    cams = cv.ring_rig(3, focal=800, dist=STRONG)
+    a, b = cams[0], cams[1]
+    depths = 1.0 / np.linspace(1 / 200.0, 1 / 20000.0, 4000)
+    uv = np.array([729.7, 175.7])
+    ideal_uv = a.undistort_points(uv)
+    line = epipolar_lines(ideal_uv, fundamental_matrix(a, b))
+    # without the cut, points past b's fold land hundreds of pixels off the line
+    X = a.unproject(ideal_uv, np.ones(()), undistort=False)
+    X = a.center + depths[:, None] * (X - a.center)
+    X = X[b.depth(X) > 0]
+    folded = b.undistort_points(b.project(X))
+    assert np.nanmax(point_line_distance(folded, line)) > 100
+    curve = epipolar_curve(uv, a, b, depths=depths)
+    ok = ~np.isnan(curve).any(-1)
+    assert ok.sum() > 3000
+    assert point_line_distance(b.undistort_points(curve[ok]), line).max() < 1e-6
+    ideal = epipolar_curve(uv, a, b, depths=depths, distort=False)
+    radius = np.linalg.norm(cv.camera.pixels_to_normalized(ideal, b.K), axis=-1)
+    assert (ok == (radius < b.fold_radius)).all()           # cut exactly at the fold
+    # a pixel farther out than the image of a's fold circle has no ray at all
+    assert np.isnan(a.undistort_points(np.array([149.85, 0.0]))).all()
+    assert np.isnan(epipolar_curve(np.array([149.85, 0.0]), a, b)).all()
+
+
 # ---------------------------------------------------------------------- the sampler
+def test_reads_lie_on_pixel_columns_or_rows(h36m):
+    scenes = cv.make_scenes(2, h36m, seed=4, heatmaps=False)
+    s = EpipolarSampler.build(h36m, scenes.affines, (32, 48))
+    assert s.index.shape == (2, 12, 192, 48) and s.n_samples == 48      # K = 4 max(H, W)
+    assert ((s.index >= 0).sum(-1) == s.count).all()
+    first = np.arange(s.n_samples) < s.count[..., None]
+    assert (s.index[first] >= 0).all() and (s.frac[~first] == 0).all()
+    assert set(np.unique(s.step)) <= {1, 48}
+    for g in range(2):
+        xy = s.positions(g)
+        across = (s.step[g] == 48)[..., None]               # crosses columns: x is whole
+        whole = np.where(across, xy[..., 0], xy[..., 1])
+        ok = ~np.isnan(whole)
+        assert np.array_equal(whole[ok], np.round(whole[ok]))
+        # a read's two pixels are inside the heatmap
+        second = s.index[g] + s.step[g][..., None]
+        assert (second[first[g]] < 32 * 48).all()
+
+
+def test_reads_are_on_the_curve_through_the_lens(h36m):
+    """Undistorted, the reads of one curve lie on one straight line to a few thousandths
+    of a heatmap pixel (the curve between its traced points is interpolated)."""
+    scenes = cv.make_scenes(2, h36m, seed=4, heatmaps=False)
+    H, W = 64, 64
+    s = EpipolarSampler.build(h36m, scenes.affines, (H, W))
+    worst = 0.0
+    for g in range(2):
+        xy = s.positions(g)
+        for p, (_, v) in enumerate(s.pairs):
+            A = scenes.affines[g, v]
+            scale = np.sqrt(abs(np.linalg.det(A[:, :2])))          # heatmap px per image px
+            for k in range(0, s.n_lines, 5):
+                pts = xy[p, k][~np.isnan(xy[p, k]).any(-1)]
+                inner = (pts > 0).all(-1) & (pts[:, 0] < W - 1) & (pts[:, 1] < H - 1)
+                pts = pts[inner]
+                if len(pts) < 5:
+                    continue
+                ideal = h36m[v].undistort_points(cv.heatmap_to_image(pts, A))
+                c = ideal.mean(0)
+                normal = np.linalg.svd(ideal - c)[2][-1]
+                worst = max(worst, np.abs((ideal - c) @ normal).max() * scale)
+    assert worst < 0.005
+
+
+def test_sampler_reads_stop_at_the_lens_fold():
+    """A lens that folds inside the crops: no read lies past the fold, and the reads
+    undistort onto their straight lines."""
+    cams = cv.ring_rig(3, focal=800, dist=STRONG)
+    boxes = np.tile([[200.0, 500.0], [860.0, 860.0]], (3, 1, 1))     # most of the image
+    A = cv.crop_affine(boxes[:, 0], boxes[:, 1], (32, 32))
+    s = EpipolarSampler.build(cams, A, (32, 32))
+    assert (s.count > 0).mean() > 0.5
+    xy = s.positions(0)
+    for p, (_, v) in enumerate(s.pairs):
+        pts = xy[p][~np.isnan(xy[p]).any(-1)]
+        ideal = cams[v].undistort_points(cv.heatmap_to_image(pts, A[v]))
+        assert not np.isnan(ideal).any()                    # every read has its ideal point
+        radius = np.linalg.norm(cv.camera.pixels_to_normalized(ideal, cams[v].K), axis=-1)
+        assert radius.max() < cams[v].fold_radius
+        # collinear where undistortion is well conditioned (near the fold, a tiny
+        # step in the image is a long one in ideal pixels)
+        for k in range(0, s.n_lines, 16):
+            pts = xy[p, k][~np.isnan(xy[p, k]).any(-1)]
+            pts = pts[(pts > 0).all(-1) & (pts < 31).all(-1)]
+            ideal = cams[v].undistort_points(cv.heatmap_to_image(pts, A[v]))
+            radius = np.linalg.norm(cv.camera.pixels_to_normalized(ideal, cams[v].K), axis=-1)
+            ideal = ideal[radius < 0.9 * cams[v].fold_radius]
+            if len(ideal) < 5:
+                continue
+            normal = np.linalg.svd(ideal - ideal.mean(0))[2][-1]
+            # a heatmap pixel spans about 20 image pixels here: 0.5 px is 0.025 of it
+            assert np.abs((ideal - ideal.mean(0)) @ normal).max() < 0.5
+
+
 def test_sampler_curves_lie_on_epipolar_planes(h36m):
     scenes = cv.make_scenes(2, h36m, seed=4, heatmaps=False)
     s = EpipolarSampler.build(h36m, scenes.affines, (32, 48), n_samples=40, n_lines=64)
@@ -167,7 +271,7 @@ def test_sampler_curves_lie_on_epipolar_planes(h36m):
         xy = s.positions(g)
         for p, (_, v) in enumerate(s.pairs):
             ok = ~np.isnan(xy[p]).any(-1)
-            assert ok.mean() > 0.3        # opposite cameras keep the half in front of u
+            assert ok.any(-1).mean() > 0.5      # most curves cross the source heatmap
             # leave out samples in the half-pixel margin, moved onto the edge pixels
             x, y = xy[p, ..., 0], xy[p, ..., 1]
             ok &= (x > 0) & (x < 47) & (y > 0) & (y < 31)
@@ -217,7 +321,7 @@ def test_each_pixel_lies_between_its_two_curves(h36m, rng):
                 w = theta[0] / (theta[0] - theta[1])
                 assert abs(w - s.weights[0, p, q]) < 1e-3
                 checked += 1
-    assert checked > 40
+    assert checked > 30
 
 
 def bilinear_clamped(h, x, y):

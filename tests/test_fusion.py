@@ -50,6 +50,32 @@ def test_backends_agree_unbatched_on_a_distorted_ring(ring3, backend):
 
 
 @pytest.mark.parametrize("backend", FAST)
+def test_backends_agree_through_a_lens_that_folds_inside_the_crops(backend):
+    cams = cv.ring_rig(3, focal=800, dist=(-0.25, -0.08, 0.0, 0.0, 0.0))
+    boxes = np.tile([[200.0, 500.0], [860.0, 860.0]], (3, 1, 1))
+    A = cv.crop_affine(boxes[:, 0], boxes[:, 1], (12, 12))
+    maps = np.random.default_rng(4).normal(size=(2, 3, 3, 12, 12))      # negative values too
+    ref = epipolar_fusion(maps, cams, A, backend="naive")
+    got = epipolar_fusion(maps, cams, A, backend=backend)
+    assert np.abs(got - ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numba_reads_subnormal_values_as_zero(small, dtype):
+    from crossview.kernels.fusion_numba import flush_threshold
+
+    hm, A, cams = small
+    tiny = np.finfo(dtype).tiny
+    x = hm.astype(dtype)
+    x[:, :, :, ::2] *= tiny                     # half the rows far below the flush level
+    flushed = np.where(np.abs(x) < flush_threshold(dtype), 0, x)
+    got = epipolar_fusion(x, cams, A, backend="numba")
+    assert flush_threshold(dtype) == np.sqrt(tiny)
+    assert np.abs(got - epipolar_fusion(flushed, cams, A, backend="numpy")).max() < 1e-5
+    assert np.abs(got - epipolar_fusion(x, cams, A, backend="numpy")).max() < 1e-5
+
+
+@pytest.mark.parametrize("backend", FAST)
 def test_batched_equals_frame_by_frame(small, backend):
     hm, A, cams = small
     batched = epipolar_fusion(hm, cams, A, backend=backend)
@@ -133,7 +159,7 @@ def test_permuting_views_permutes_the_result(small):
 
 
 def test_fusion_recovers_a_joint_missing_from_one_view(h36m):
-    scenes = cv.make_scenes(4, h36m, seed=2, occluders=None)
+    scenes = cv.make_scenes(8, h36m, seed=2, occluders=None)
     hm = scenes.heatmaps.copy()
     hm[:, 0] = 0.0                            # view 0 sees nothing at all
     fused = epipolar_fusion(hm, h36m, scenes.affines, self_weight=0.5)

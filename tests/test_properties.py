@@ -61,9 +61,12 @@ def intrinsics(draw):
 
 @st.composite
 def lenses(draw):
-    """Distortion mild enough for the lens model to be invertible over the field of view."""
-    return np.array([draw(floats(-0.3, 0.1)), draw(floats(-0.1, 0.1)), draw(floats(-2e-3, 2e-3)),
+    """Distortion mild enough for the lens model to be invertible over the field of view
+    (its fold, where it turns back, beyond a normalised radius of 1.2)."""
+    dist = np.array([draw(floats(-0.3, 0.1)), draw(floats(-0.1, 0.1)), draw(floats(-2e-3, 2e-3)),
                      draw(floats(-2e-3, 2e-3)), draw(floats(-0.01, 0.01))])
+    assume(cv.camera.lens_fold_radius(dist) > 1.2)
+    return dist
 
 
 @st.composite

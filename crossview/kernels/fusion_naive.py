@@ -3,8 +3,9 @@
 Every backend computes the same thing from an :class:`crossview.epipolar.EpipolarSampler`:
 
 1. for each ordered view pair ``(u, v)``, each joint and each curve ``k`` of the
-   pair's fan, reduce (max or mean) the bilinearly read values of the source
-   heatmap ``h_v`` at the curve's samples that fall inside it (0 when none does);
+   pair's fan, reduce (max or mean) the values of the source heatmap ``h_v`` where
+   the curve crosses its pixel columns (or rows), each the linear interpolation of
+   the two pixels on either side (0 when the curve has no reads);
 2. give every pixel of view ``u`` the interpolation of the values of the two
    curves that bracket its epipolar plane;
 3. ``fused_u = self_weight * h_u + (1 - self_weight) * mean over v != u``.
@@ -15,20 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def bilinear(flat: list, W: int, i: int, fx: float, fy: float) -> float:
-    """Bilinear read of a row-major heatmap ``flat`` at top-left index ``i``, offsets ``fx, fy``."""
-    top = (1.0 - fx) * flat[i] + fx * flat[i + 1]
-    bottom = (1.0 - fx) * flat[i + W] + fx * flat[i + W + 1]
-    return (1.0 - fy) * top + fy * bottom
+def interpolate(flat: list, i: int, step: int, f: float) -> float:
+    """Linear interpolation between pixels ``i`` and ``i + step`` of a row-major heatmap
+    ``flat``, weight ``f`` on the second."""
+    return (1.0 - f) * flat[i] + f * flat[i + step]
 
 
-def curve_value(flat: list, W: int, index: list, frac: list, reduce: str) -> float:
-    """Max or mean of a heatmap along one curve (its samples' indices and offsets)."""
+def curve_value(flat: list, index: list, step: int, frac: list, reduce: str) -> float:
+    """Max or mean of a heatmap along one curve (its reads: first pixels, step, weights)."""
     best, total, count = -float("inf"), 0.0, 0
-    for i, (fx, fy) in zip(index, frac):
-        if i < 0:           # the sample lies outside the source heatmap
-            continue
-        value = bilinear(flat, W, i, fx, fy)
+    for i, f in zip(index, frac):
+        if i < 0:           # the curve has no more reads
+            break
+        value = interpolate(flat, i, step, f)
         best = max(best, value)
         total += value
         count += 1
@@ -41,7 +41,7 @@ def fuse(heatmaps: np.ndarray, sampler, self_weight: float, reduce: str) -> np.n
     """Fuse heatmaps ``(B, V, J, H, W)``; the sampler holds ``G = 1`` or ``G = B`` geometries."""
     B, V, J, H, W = heatmaps.shape
     maps = heatmaps.reshape(B, V, J, H * W).tolist()
-    index, frac = sampler.index.tolist(), sampler.frac.tolist()
+    index, step, frac = sampler.index.tolist(), sampler.step.tolist(), sampler.frac.tolist()
     bins, weights = sampler.bins.tolist(), sampler.weights.tolist()
     pairs = sampler.pairs.tolist()
     K = sampler.n_lines
@@ -55,7 +55,7 @@ def fuse(heatmaps: np.ndarray, sampler, self_weight: float, reduce: str) -> np.n
                     if target != u:
                         continue
                     src = maps[b][v][j]
-                    curve = [curve_value(src, W, index[g][p][k], frac[g][p][k], reduce)
+                    curve = [curve_value(src, index[g][p][k], step[g][p][k], frac[g][p][k], reduce)
                              for k in range(K)]
                     for q in range(H * W):
                         k, w = bins[g][p][q], weights[g][p][q]

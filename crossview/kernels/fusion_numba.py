@@ -1,256 +1,756 @@
-"""Analytic epipolar fusion compiled with Numba, parallel over curves and over target views.
+"""Analytic epipolar fusion, and the tracing of its curves, compiled with Numba.
 
 A single frame runs on one thread, a batch on all of Numba's threads: parallel loops
 end at a barrier that waits for every thread, which costs a scheduling slice whenever
 another program holds a core (see :mod:`crossview.kernels.psm_numba`).
 
-Heatmaps are read joint-last, ``(B, V, H * W, J)``: every sample's bilinear weights
-are computed once and applied to all joints in a contiguous inner loop, which
-compiles to vector instructions. Arithmetic stays in the heatmaps' dtype (float32
-heatmaps are not widened: twice the values per vector instruction) and follows the
-NumPy backend's formulas in their order, so the two agree to the last bit.
-:func:`trace_curves` is the sample loop of :meth:`crossview.epipolar.EpipolarSampler.build`,
-shared by all backends.
+**Fusion** (:func:`fuse`) works on a few frames at a time (one when every frame has its
+own crops; :data:`GROUP_LANES` joints' worth of frames when they share them), in three
+passes over memory that stays in the caches:
+
+1. the heatmaps are copied lanes-last, ``(V, H W, L)`` with the frames' joints side by
+   side as the ``L`` lanes: every read below then takes all of them at once, in one
+   loop over contiguous memory that compiles to vector instructions. Values smaller in
+   magnitude than ``sqrt(tiny)`` of the dtype (1e-19 in float32) are copied as 0:
+   Gaussian tails are full of subnormal numbers, which many CPUs compute far slower
+   than normal ones (chapter 9 measures it), and no product of two copied values or of
+   a value and a weight in ``[0, 1]`` can be subnormal;
+2. every curve reduces (max or mean) its reads, each a linear interpolation between
+   two neighbouring pixels (the sampler reads where a curve crosses pixel columns or
+   rows), four reads per step of the loop;
+3. every target pixel blends its own value with the two curves that bracket it in
+   each source view (three source views per pass over its lanes), and the result is
+   written back joint-major in runs of :data:`TILE` pixels.
+
+The loops are compiled with ``fastmath`` (reassociation and fused multiply-adds, and
+no NaN or infinity: the heatmaps are checked finite), so results differ from the NumPy
+backend's in the last bits.
+
+**Tracing** (:func:`trace`) fills an :class:`crossview.epipolar.EpipolarSampler`'s
+arrays one frame per call of :func:`_trace_frame`: the undistorted rays of every
+heatmap pixel (Newton's method, a step over all pixels at a time), the half-plane angle
+of each pixel (:func:`_atan2`, a branch-free arctangent that vectorises), and for each
+curve the part of its line that can hold points in front of both cameras and inside
+the lens' fold, and its reads (:func:`_trace_curve`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
 from numba import prange
 
-
-@numba.njit(cache=True)
-def _curve(hm, index, frac, src_view, W, use_max, one, out, r):
-    """Curve ``r`` (flat over ``B, P, K``): reduce (max or mean) its bilinear reads.
-
-    ``hm`` ``(B, V, HW, J)``; ``index`` ``(G, P, K, S)``; ``frac`` ``(G, P, K, S, 2)``;
-    ``out`` ``(B, P, K, J)``; ``one`` is 1 in the heatmaps' dtype (keeps the arithmetic
-    in that dtype).
-    """
-    P, K, J = out.shape[1], out.shape[2], out.shape[3]
-    G, S = index.shape[0], index.shape[3]
-    zero = one - one
-    b = r // (P * K)
-    p = (r // K) % P
-    k = r % K
-    g = 0 if G == 1 else b
-    v = src_view[p]
-    acc = np.empty(J, dtype=hm.dtype)
-    for j in range(J):
-        acc[j] = -np.inf if use_max else zero
-    count = 0
-    for s in range(S):
-        i = index[g, p, k, s]
-        if i < 0:
-            continue
-        fx = frac[g, p, k, s, 0]
-        fy = frac[g, p, k, s, 1]
-        gx = one - fx
-        gy = one - fy
-        if use_max:
-            for j in range(J):
-                top = gx * hm[b, v, i, j] + fx * hm[b, v, i + 1, j]
-                bottom = gx * hm[b, v, i + W, j] + fx * hm[b, v, i + W + 1, j]
-                acc[j] = max(acc[j], gy * top + fy * bottom)
-        else:
-            for j in range(J):
-                top = gx * hm[b, v, i, j] + fx * hm[b, v, i + 1, j]
-                bottom = gx * hm[b, v, i + W, j] + fx * hm[b, v, i + W + 1, j]
-                acc[j] += gy * top + fy * bottom
-        count += 1
-    for j in range(J):
-        if count == 0:
-            out[b, p, k, j] = zero
-        elif use_max:
-            out[b, p, k, j] = acc[j]
-        else:
-            out[b, p, k, j] = acc[j] / count
-
-
-@numba.njit(parallel=True, cache=True)
-def _curves_parallel(hm, index, frac, src_view, W, use_max, one, out):
-    for r in prange(out.shape[0] * out.shape[1] * out.shape[2]):
-        _curve(hm, index, frac, src_view, W, use_max, one, out, r)
-
-
-@numba.njit(cache=True)
-def _curves_serial(hm, index, frac, src_view, W, use_max, one, out):
-    for r in range(out.shape[0] * out.shape[1] * out.shape[2]):
-        _curve(hm, index, frac, src_view, W, use_max, one, out, r)
-
-
-#: Pixels per tile of :func:`_spread`: the tile is summed joint-last and written back
-#: joint-major as runs of this many contiguous values.
+#: Pixels per tile when heatmaps are copied joint-last and written back joint-major.
 TILE = 16
 
 
-@numba.njit(cache=True)
-def _joint_last_view(hm, out, r):
-    """View ``r`` (flat over ``B, V``) of ``hm`` ``(B, V, J, HW)`` into ``out`` ``(B, V, HW, J)``,
-    in tiles of pixels."""
-    V, J, HW = hm.shape[1], hm.shape[2], hm.shape[3]
-    b = r // V
-    v = r % V
-    for q0 in range(0, HW, TILE):
-        q1 = min(q0 + TILE, HW)
+# ---------------------------------------------------------------------- fusion
+@numba.njit(cache=True, inline="always", fastmath=True, error_model="numpy")
+def _max_curve(hv, idx, fr, n, second, one, acc):
+    """Max over the ``n`` reads of one curve, all joints at once, into ``acc`` ``(J,)``.
+
+    ``hv`` ``(H W, J)`` is the source heatmap joint-last; read ``s`` interpolates rows
+    ``idx[s]`` and ``idx[s] + second`` with weight ``fr[s]`` on the second; ``one`` is 1
+    in the heatmaps' dtype. Four reads per step: their values are combined before they
+    meet ``acc``, so the loop carries one dependency through memory per four reads
+    instead of one per read.
+    """
+    J = acc.shape[0]
+    st = np.uint64(second)
+    s = 0
+    while s + 4 <= n:
+        f0, f1, f2, f3 = fr[s], fr[s + 1], fr[s + 2], fr[s + 3]
+        e0, e1, e2, e3 = one - f0, one - f1, one - f2, one - f3
+        i0, i1 = np.uint64(idx[s]), np.uint64(idx[s + 1])
+        i2, i3 = np.uint64(idx[s + 2]), np.uint64(idx[s + 3])
+        a0, b0, a1, b1 = hv[i0], hv[i0 + st], hv[i1], hv[i1 + st]
+        a2, b2, a3, b3 = hv[i2], hv[i2 + st], hv[i3], hv[i3 + st]
         for j in range(J):
-            for q in range(q0, q1):
-                out[b, v, q, j] = hm[b, v, j, q]
+            m01 = max(e0 * a0[j] + f0 * b0[j], e1 * a1[j] + f1 * b1[j])
+            m23 = max(e2 * a2[j] + f2 * b2[j], e3 * a3[j] + f3 * b3[j])
+            acc[j] = max(acc[j], max(m01, m23))
+        s += 4
+    while s < n:
+        f = fr[s]
+        e = one - f
+        i = np.uint64(idx[s])
+        a, b = hv[i], hv[i + st]
+        for j in range(J):
+            acc[j] = max(acc[j], e * a[j] + f * b[j])
+        s += 1
 
 
-@numba.njit(cache=True)
-def _spread_view(hm, curve, bins, weights, self_weight, scale, one, out, r):
-    """Target view ``r`` (flat over ``B, V``): blend every pixel's own value with its two
-    bracketing curves of each source view.
+@numba.njit(cache=True, inline="always", fastmath=True, error_model="numpy")
+def _sum_curve(hv, idx, fr, n, second, one, acc):
+    """Like :func:`_max_curve`, the sum of the reads."""
+    J = acc.shape[0]
+    st = np.uint64(second)
+    s = 0
+    while s + 4 <= n:
+        f0, f1, f2, f3 = fr[s], fr[s + 1], fr[s + 2], fr[s + 3]
+        e0, e1, e2, e3 = one - f0, one - f1, one - f2, one - f3
+        i0, i1 = np.uint64(idx[s]), np.uint64(idx[s + 1])
+        i2, i3 = np.uint64(idx[s + 2]), np.uint64(idx[s + 3])
+        a0, b0, a1, b1 = hv[i0], hv[i0 + st], hv[i1], hv[i1 + st]
+        a2, b2, a3, b3 = hv[i2], hv[i2 + st], hv[i3], hv[i3 + st]
+        for j in range(J):
+            acc[j] += ((e0 * a0[j] + f0 * b0[j]) + (e1 * a1[j] + f1 * b1[j])) + \
+                ((e2 * a2[j] + f2 * b2[j]) + (e3 * a3[j] + f3 * b3[j]))
+        s += 4
+    while s < n:
+        f = fr[s]
+        e = one - f
+        i = np.uint64(idx[s])
+        a, b = hv[i], hv[i + st]
+        for j in range(J):
+            acc[j] += e * a[j] + f * b[j]
+        s += 1
 
-    ``hm``, ``out`` ``(B, V, J, HW)``; ``curve`` ``(B, P, K, J)``; ``bins``, ``weights``
-    ``(G, P, HW)``; ``self_weight``, ``scale`` and ``one`` (1) in the heatmaps' dtype.
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
+def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, use_max,
+                 self_weight, scale, flush, out):
+    """Frames ``b0 .. b0 + nb - 1`` of :func:`fuse`, which share one geometry when ``nb > 1``.
+
+    ``hm``, ``out`` ``(B, V, J, HW)``; the sampler's arrays (``G`` = 1 or ``B``
+    geometries); ``src_view`` ``(P,)``; ``self_weight``, ``scale`` and ``flush`` in the
+    heatmaps' dtype. The frames' joints side by side are the lanes ``L = nb J`` that
+    every read and every spread interpolates at once.
     """
     V, J, HW = hm.shape[1], hm.shape[2], hm.shape[3]
-    G = bins.shape[0]
-    b = r // V
-    u = r % V
-    g = 0 if G == 1 else b
-    acc = np.empty((TILE, J), dtype=hm.dtype)
-    for q0 in range(0, HW, TILE):
-        q1 = min(q0 + TILE, HW)
-        for q in range(q0, q1):
-            a = acc[q - q0]
+    G, P, K = index.shape[0], index.shape[1], index.shape[2]
+    g = 0 if G == 1 else b0
+    L = nb * J
+    zero = self_weight - self_weight
+    one = zero + 1
+    lowest = -np.finfo(hm.dtype).max          # the start of a max (values are finite)
+
+    # 1. lanes-last copy, tiny values flushed to zero
+    hj = np.empty((V, HW, L), dtype=hm.dtype)
+    for v in range(V):
+        for f in range(nb):
             for j in range(J):
-                a[j] = one - one
-            for p in range(u * (V - 1), (u + 1) * (V - 1)):   # pairs are ordered by target
-                k = bins[g, p, q]
-                w = weights[g, p, q]
-                lo = curve[b, p, k]
-                hi = curve[b, p, k + 1]
-                for j in range(J):
-                    a[j] += (one - w) * lo[j] + w * hi[j]
-        for j in range(J):
+                lane = f * J + j
+                for q in range(HW):
+                    x = hm[b0 + f, v, j, q]
+                    hj[v, q, lane] = x if abs(x) >= flush else zero
+
+    # 2. every curve: max (or mean) of its reads, all lanes at once
+    curve = np.empty((P, K, L), dtype=hm.dtype)
+    for p in range(P):
+        hv = hj[src_view[p]]
+        for k in range(K):
+            acc = curve[p, k]
+            n = count[g, p, k]
+            for j in range(L):
+                acc[j] = zero if n == 0 or not use_max else lowest
+            if use_max:
+                _max_curve(hv, index[g, p, k], frac[g, p, k], n, step[g, p, k], one, acc)
+            else:
+                _sum_curve(hv, index[g, p, k], frac[g, p, k], n, step[g, p, k], one, acc)
+            if n > 0 and not use_max:
+                for j in range(L):
+                    acc[j] /= n
+
+    # 3. every target pixel: its own value and its two curves of each source view,
+    # three source views per pass over the pixel's lanes (a missing third reads the
+    # first with weight 0)
+    tile = np.empty((TILE, L), dtype=hm.dtype)
+    for u in range(V):
+        first = u * (V - 1)                 # pairs are ordered by target
+        end = first + V - 1
+        for q0 in range(0, HW, TILE):
+            q1 = min(q0 + TILE, HW)
             for q in range(q0, q1):
-                out[b, u, j, q] = self_weight * hm[b, u, j, q] + scale * acc[q - q0, j]
-
-
-@numba.njit(parallel=True, cache=True)
-def _joint_last_parallel(hm, out):
-    for r in prange(hm.shape[0] * hm.shape[1]):
-        _joint_last_view(hm, out, r)
+                a = tile[q - q0]
+                own = hj[u, q]
+                for pa in range(first, end, 3):
+                    pb = pa + 1 if pa + 1 < end else pa
+                    pc = pa + 2 if pa + 2 < end else pa
+                    ka, kb, kc = bins[g, pa, q], bins[g, pb, q], bins[g, pc, q]
+                    wa = scale * weights[g, pa, q]
+                    wb = scale * weights[g, pb, q] if pb != pa else zero
+                    wc = scale * weights[g, pc, q] if pc != pa else zero
+                    va = scale - wa
+                    vb = scale - wb if pb != pa else zero
+                    vc = scale - wc if pc != pa else zero
+                    la, ha = curve[pa, ka], curve[pa, ka + 1]
+                    lb, hb = curve[pb, kb], curve[pb, kb + 1]
+                    lc, hc = curve[pc, kc], curve[pc, kc + 1]
+                    base = self_weight if pa == first else one
+                    keep = own if pa == first else a
+                    for j in range(L):
+                        a[j] = base * keep[j] + ((va * la[j] + wa * ha[j]) +
+                                                 (vb * lb[j] + wb * hb[j])) + \
+                            (vc * lc[j] + wc * hc[j])
+            for f in range(nb):
+                for j in range(J):
+                    lane = f * J + j
+                    for q in range(q0, q1):
+                        out[b0 + f, u, j, q] = tile[q - q0, lane]
 
 
 @numba.njit(cache=True)
-def _joint_last_serial(hm, out):
-    for r in range(hm.shape[0] * hm.shape[1]):
-        _joint_last_view(hm, out, r)
+def _fuse_serial(hm, group, index, count, step, frac, bins, weights, src_view, use_max,
+                 self_weight, scale, flush, out):
+    B = hm.shape[0]
+    for b0 in range(0, B, group):
+        _fuse_frames(hm, b0, min(group, B - b0), index, count, step, frac, bins, weights,
+                     src_view, use_max, self_weight, scale, flush, out)
 
 
 @numba.njit(parallel=True, cache=True)
-def _spread_parallel(hm, curve, bins, weights, self_weight, scale, one, out):
-    for r in prange(hm.shape[0] * hm.shape[1]):
-        _spread_view(hm, curve, bins, weights, self_weight, scale, one, out, r)
+def _fuse_parallel(hm, group, index, count, step, frac, bins, weights, src_view, use_max,
+                   self_weight, scale, flush, out):
+    B = hm.shape[0]
+    for c in prange((B + group - 1) // group):
+        b0 = c * group
+        _fuse_frames(hm, b0, min(group, B - b0), index, count, step, frac, bins, weights,
+                     src_view, use_max, self_weight, scale, flush, out)
 
 
-@numba.njit(cache=True)
-def _spread_serial(hm, curve, bins, weights, self_weight, scale, one, out):
-    for r in range(hm.shape[0] * hm.shape[1]):
-        _spread_view(hm, curve, bins, weights, self_weight, scale, one, out, r)
+#: Lanes (frames x joints) of one pass when frames share their geometry.
+GROUP_LANES = 64
+
+
+def flush_threshold(dtype) -> float:
+    """Magnitude below which :func:`fuse` reads a heatmap value as 0: ``sqrt(tiny)``."""
+    return float(np.sqrt(np.finfo(dtype).tiny))
 
 
 def fuse(heatmaps: np.ndarray, sampler, self_weight: float, reduce: str) -> np.ndarray:
-    """Fused heatmaps ``(B, V, J, H, W)``. A single frame runs on one thread; a batch on all
-    of Numba's (see :mod:`crossview.kernels.psm_numba` for why)."""
+    """Fused heatmaps ``(B, V, J, H, W)`` (float32 or float64, computed in that dtype).
+
+    A single frame runs on one thread; a batch on all of Numba's, one frame per thread.
+    """
     B, V, J, H, W = heatmaps.shape
     dtype = heatmaps.dtype
-    one = dtype.type(1)
-    flat = np.ascontiguousarray(heatmaps.reshape(B, V, J, H * W))
-    joint_last = np.empty((B, V, H * W, J), dtype=dtype)
-    frac = sampler.frac.astype(dtype, copy=False)
-    curve = np.empty((B, len(sampler.pairs), sampler.n_lines, J), dtype=dtype)
-    weights = sampler.weights.astype(dtype, copy=False)
-    sw, scale = dtype.type(self_weight), dtype.type((1.0 - self_weight) / (V - 1))
-    one_frame = B == 1
-    (_joint_last_serial if one_frame else _joint_last_parallel)(flat, joint_last)
-    (_curves_serial if one_frame else _curves_parallel)(
-        joint_last, sampler.index, frac, sampler.pairs[:, 1].copy(), W, reduce == "max", one,
-        curve)
+    flat = np.ascontiguousarray(heatmaps).reshape(B, V, J, H * W)
     out = np.empty_like(flat)
-    (_spread_serial if one_frame else _spread_parallel)(
-        flat, curve, sampler.bins, weights, sw, scale, one, out)
+    group = max(1, GROUP_LANES // J) if sampler.index.shape[0] == 1 else 1
+    run = _fuse_serial if B <= group or numba.get_num_threads() == 1 else _fuse_parallel
+    run(flat, group, sampler.index, sampler.count, sampler.step, sampler.frac, sampler.bins,
+        sampler.weights, sampler.pairs[:, 1], reduce == "max", dtype.type(self_weight),
+        dtype.type((1.0 - self_weight) / (V - 1)), dtype.type(flush_threshold(dtype)), out)
     return out.reshape(B, V, J, H, W)
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def trace_curves(p0, d, tau0, tau1, good, bv, dv, bd, dd, K, dist, A, H, W, index, frac):
-    """Samples of the epipolar curves of one view pair, written into ``index`` and ``frac``.
+# ---------------------------------------------------------------------- tracing
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _atan2(y, x):
+    """``atan2(y, x)`` in ``(-pi, pi]`` to about 1e-13 rad, without branches (vectorises).
 
-    Curve ``k`` of frame ``g`` is the line ``p0 + tau d`` ``(G, K, 2)`` of ideal pixels of
-    camera ``v`` (intrinsics ``K``, OpenCV ``dist``), sampled at ``S`` evenly spaced
-    ``tau`` in ``[tau0, tau1]`` (``(G, K)``; curves with ``good`` false get no samples).
-    A sample is kept when it can be a point in front of both cameras: with the unit
-    baseline ``b`` from ``u`` to ``v``, a ray ``d_k`` of camera ``u`` in the curve's
-    half-plane and the sample's ray ``r``, ``alpha d_k - beta r = b`` needs
-    ``alpha, beta >= 0``. By ``(a x c).(e x c) = (a.e)(c.c) - (a.c)(e.c)`` that takes
-    the dot products ``bv = R_v b`` ``(3,)``, ``dv = R_v d_k`` ``(G, K, 3)``,
-    ``bd = b.d_k`` and ``dd = d_k.d_k`` ``(G, K)``, with ``r = (x_n, y_n, 1)`` in camera
-    ``v``'s frame. Kept samples are distorted by the lens, mapped by the affine
-    ``A[g]`` ``(2, 3)`` and must fall inside the ``H x W`` heatmap. ``index``
-    ``(G, K, S)`` gets the flat index of their bilinear read's top-left pixel (-1 when
-    dropped), ``frac`` ``(G, K, S, 2)`` the bilinear weights.
+    With ``z = min / max`` of ``|x|, |y|`` in ``[0, 1]`` and ``c = tan(pi / 8)``,
+    ``atan(z) = pi / 8 + atan((z - c) / (1 + c z))``, whose argument is at most ``c``
+    in magnitude; there the odd Taylor series ``sum (-1)^n t^(2n+1) / (2n+1)`` is
+    summed to ``t^29``: the first term left out is below ``c^31 / 31 < 1e-13``.
     """
-    for r in prange(index.shape[0] * index.shape[1]):
-        _trace_curve(p0, d, tau0, tau1, good, bv, dv, bd, dd, K, dist, A, H, W, index, frac, r)
+    ax = abs(x)
+    ay = abs(y)
+    big = max(ax, ay)
+    z = min(ax, ay) / (big if big > 0.0 else 1.0)
+    c = 0.41421356237309503
+    t = (z - c) / (1.0 + c * z)
+    t2 = t * t
+    s = 1.0 / 29.0
+    s = 1.0 / 27.0 - t2 * s
+    s = 1.0 / 25.0 - t2 * s
+    s = 1.0 / 23.0 - t2 * s
+    s = 1.0 / 21.0 - t2 * s
+    s = 1.0 / 19.0 - t2 * s
+    s = 1.0 / 17.0 - t2 * s
+    s = 1.0 / 15.0 - t2 * s
+    s = 1.0 / 13.0 - t2 * s
+    s = 1.0 / 11.0 - t2 * s
+    s = 1.0 / 9.0 - t2 * s
+    s = 1.0 / 7.0 - t2 * s
+    s = 1.0 / 5.0 - t2 * s
+    s = 1.0 / 3.0 - t2 * s
+    s = 1.0 - t2 * s
+    a = 0.39269908169872414 + t * s
+    a = 1.5707963267948966 - a if ay > ax else a
+    a = 3.141592653589793 - a if x < 0.0 else a
+    return -a if y < 0.0 else a
 
 
-@numba.njit(cache=True, error_model="numpy")
-def trace_curves_serial(p0, d, tau0, tau1, good, bv, dv, bd, dd, K, dist, A, H, W, index, frac):
-    """:func:`trace_curves` on one thread (for a single frame)."""
-    for r in range(index.shape[0] * index.shape[1]):
-        _trace_curve(p0, d, tau0, tau1, good, bv, dv, bd, dd, K, dist, A, H, W, index, frac, r)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _trace_curve(p0, d, tau0, tau1, good, bv, dv, bd, dd, K, dist, A, H, W, index, frac, r):
-    """Curve ``r`` (flat over frames and curves) of :func:`trace_curves`."""
-    Kc, S = index.shape[1], index.shape[2]
-    k1, k2, p1, p2, k3 = dist[0], dist[1], dist[2], dist[3], dist[4]
-    fx, skew, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
-    bv0, bv1, bv2 = bv[0], bv[1], bv[2]
-    g = r // Kc
-    k = r % Kc
-    # the curve's constants as local scalars: the compiler cannot tell that the output
-    # arrays do not overlap them, and would read them again after every store
-    ok, lo, span = good[g, k], tau0[g, k], tau1[g, k] - tau0[g, k]
-    ox, oy, ddx, ddy = p0[g, k, 0], p0[g, k, 1], d[g, k, 0], d[g, k, 1]
-    dv0, dv1, dv2, bdk, ddk = dv[g, k, 0], dv[g, k, 1], dv[g, k, 2], bd[g, k], dd[g, k]
-    a00, a01, a02 = A[g, 0, 0], A[g, 0, 1], A[g, 0, 2]
-    a10, a11, a12 = A[g, 1, 0], A[g, 1, 1], A[g, 1, 2]
-    idx = index[g, k]
-    fr = frac[g, k]
-    # branch-free body (the tests become a mask), so that the loop runs on vectors
-    check = ok and ddk > 1e-24
-    for s in range(S):
-        t = lo + span * s / (S - 1)
-        px = ox + t * ddx
-        py = oy + t * ddy
-        yn = (py - cy) / fy
-        xn = (px - cx - skew * yn) / fx
-        rr = 1.0 + xn * xn + yn * yn
-        br = xn * bv0 + yn * bv1 + bv2
-        dr = xn * dv0 + yn * dv1 + dv2
-        tol = 1e-9 * np.sqrt(ddk * rr)       # the epipole itself (alpha = 0) stays
-        front = (bdk * rr - br * dr > -tol) & (bdk * dr - br * ddk > -tol) | (not check)
-        r2 = xn * xn + yn * yn
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _newton_step(x, y, xd, yd, k1, k2, p1, p2, k3):
+    """One step of Newton's method towards ``distort(x, y) = (xd, yd)`` for every point
+    (see :func:`crossview.camera.undistort_normalized`); a loop that vectorises."""
+    for n in range(x.shape[0]):
+        xx, yy = x[n], y[n]
+        r2 = xx * xx + yy * yy
         radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
-        xd = xn * radial + 2.0 * p1 * xn * yn + p2 * (r2 + 2.0 * xn * xn)
-        yd = yn * radial + p1 * (r2 + 2.0 * yn * yn) + 2.0 * p2 * xn * yn
-        iu = fx * xd + skew * yd + cx
-        iv = fy * yd + cy
-        x = a00 * iu + a01 * iv + a02
-        y = a10 * iu + a11 * iv + a12
-        keep = ok & front & (x >= -0.5) & (x <= W - 0.5) & (y >= -0.5) & (y <= H - 0.5)
-        x = min(max(x, 0.0), W - 1.0)
-        y = min(max(y, 0.0), H - 1.0)
-        x0 = min(np.floor(x), W - 2.0)
-        y0 = min(np.floor(y), H - 2.0)
-        idx[s] = int(y0) * W + int(x0) if keep else -1
-        fr[s, 0] = x - x0 if keep else 0.0
-        fr[s, 1] = y - y0 if keep else 0.0
+        d_radial = k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2)
+        ex = xx * radial + 2.0 * p1 * xx * yy + p2 * (r2 + 2.0 * xx * xx) - xd[n]
+        ey = yy * radial + p1 * (r2 + 2.0 * yy * yy) + 2.0 * p2 * xx * yy - yd[n]
+        a = radial + 2.0 * xx * xx * d_radial + 2.0 * p1 * yy + 6.0 * p2 * xx
+        b = 2.0 * xx * yy * d_radial + 2.0 * p1 * xx + 2.0 * p2 * yy
+        d = radial + 2.0 * yy * yy * d_radial + 6.0 * p1 * yy + 2.0 * p2 * xx
+        inv = 1.0 / (a * d - b * b)            # the Jacobian [[a, b], [b, d]] is symmetric
+        x[n] = xx - (d * ex - b * ey) * inv
+        y[n] = yy - (a * ey - b * ex) * inv
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _normalised_rays(Kc, dist, lens, Ainv, pts, xn):
+    """Heatmap points ``pts`` ``(N, 2)`` of one view -> undistorted normalised ``xn`` ``(N, 2)``.
+
+    ``Ainv`` ``(2, 3)`` maps heatmap to image pixels. With ``lens``, 8 steps of Newton's
+    method from the distorted point invert the distortion, as
+    :func:`crossview.camera.undistort_normalized` does.
+    """
+    fx, skew, cx, fy, cy = Kc[0, 0], Kc[0, 1], Kc[0, 2], Kc[1, 1], Kc[1, 2]
+    N = pts.shape[0]
+    xd = np.empty(N)
+    yd = np.empty(N)
+    for n in range(N):
+        u = Ainv[0, 0] * pts[n, 0] + Ainv[0, 1] * pts[n, 1] + Ainv[0, 2]
+        v = Ainv[1, 0] * pts[n, 0] + Ainv[1, 1] * pts[n, 1] + Ainv[1, 2]
+        yd[n] = (v - cy) / fy
+        xd[n] = (u - cx - skew * yd[n]) / fx
+    x = xd.copy()
+    y = yd.copy()
+    if lens:
+        for _ in range(8):
+            _newton_step(x, y, xd, yd, dist[0], dist[1], dist[2], dist[3], dist[4])
+    for n in range(N):
+        xn[n, 0] = x[n]
+        xn[n, 1] = y[n]
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _cross(a, b):
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _scaled(a, s):
+    return (a[0] * s, a[1] * s, a[2] * s)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _unit(a):
+    n = math.sqrt(_dot(a, a))
+    return _scaled(a, 1.0 / n) if n > 0.0 else a
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _mul(M, a):
+    """``M @ a`` for a 3 x 3 array and a 3-tuple."""
+    return (M[0, 0] * a[0] + M[0, 1] * a[1] + M[0, 2] * a[2],
+            M[1, 0] * a[0] + M[1, 1] * a[1] + M[1, 2] * a[2],
+            M[2, 0] * a[0] + M[2, 1] * a[1] + M[2, 2] * a[2])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _mul_t(M, a):
+    """``M.T @ a`` for a 3 x 3 array and a 3-tuple."""
+    return (M[0, 0] * a[0] + M[1, 0] * a[1] + M[2, 0] * a[2],
+            M[0, 1] * a[0] + M[1, 1] * a[1] + M[2, 1] * a[2],
+            M[0, 2] * a[0] + M[1, 2] * a[1] + M[2, 2] * a[2])
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _front(px, py, Kc, bv, dv, bd, dd):
+    """Can ideal pixel ``(px, py)`` of camera ``v`` be a point in front of both cameras?
+
+    With the unit baseline ``b`` from ``u`` to ``v``, a ray ``d`` of camera ``u`` in the
+    curve's half-plane and the pixel's ray ``r = (x_n, y_n, 1)`` (camera ``v``'s frame),
+    ``alpha d - beta r = b`` needs ``alpha, beta >= 0``; by
+    ``(a x c).(e x c) = (a.e)(c.c) - (a.c)(e.c)`` that takes ``bv = R_v b``,
+    ``dv = R_v d``, ``bd = b.d`` and ``dd = d.d``. The epipole itself (``alpha = 0``)
+    is kept, whatever the rounding says.
+    """
+    yn = (py - Kc[1, 2]) / Kc[1, 1]
+    xn = (px - Kc[0, 2] - Kc[0, 1] * yn) / Kc[0, 0]
+    rr = 1.0 + xn * xn + yn * yn
+    br = xn * bv[0] + yn * bv[1] + bv[2]
+    dr = xn * dv[0] + yn * dv[1] + dv[2]
+    tol = 1e-9 * math.sqrt(dd * rr)
+    return bd * rr - br * dr > -tol and bd * dr - br * dd > -tol
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _point_on_line(pt, p0x, p0y, dx, dy):
+    """Parameter ``tau`` of the homogeneous point ``pt`` (3-tuple) on ``p0 + tau d``; NaN
+    when it lies at infinity."""
+    if abs(pt[2]) <= 1e-12 * max(abs(pt[0]), abs(pt[1]), abs(pt[2])):
+        return np.nan
+    return (pt[0] / pt[2] - p0x) * dx + (pt[1] / pt[2] - p0y) * dy
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, lens):
+    """Heatmap position ``(x, y)`` of ideal pixel ``p0 + t d`` seen through the lens
+    (OpenCV ``dist``, intrinsics ``Kc``; none unless ``lens``) and the affine ``A``, and
+    its derivative in ``t``."""
+    if not lens:
+        px, py = p0x + t * dx, p0y + t * dy
+        return (A[0, 0] * px + A[0, 1] * py + A[0, 2], A[1, 0] * px + A[1, 1] * py + A[1, 2],
+                A[0, 0] * dx + A[0, 1] * dy, A[1, 0] * dx + A[1, 1] * dy)
+    fx, skew, cx, fy, cy = Kc[0, 0], Kc[0, 1], Kc[0, 2], Kc[1, 1], Kc[1, 2]
+    k1, k2, p1, p2, k3 = dist[0], dist[1], dist[2], dist[3], dist[4]
+    vy = dy / fy                                   # d y_n / dt
+    vx = (dx - skew * vy) / fx                     # d x_n / dt
+    yn = (p0y + t * dy - cy) / fy
+    xn = (p0x + t * dx - cx - skew * yn) / fx
+    r2 = xn * xn + yn * yn
+    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    d_radial = k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2)
+    dr2 = 2.0 * (xn * vx + yn * vy)
+    xd = xn * radial + 2.0 * p1 * xn * yn + p2 * (r2 + 2.0 * xn * xn)
+    yd = yn * radial + p1 * (r2 + 2.0 * yn * yn) + 2.0 * p2 * xn * yn
+    dxd = vx * radial + xn * d_radial * dr2 + 2.0 * p1 * (vx * yn + xn * vy) + \
+        p2 * (dr2 + 4.0 * xn * vx)
+    dyd = vy * radial + yn * d_radial * dr2 + p1 * (dr2 + 4.0 * yn * vy) + \
+        2.0 * p2 * (vx * yn + xn * vy)
+    u = fx * xd + skew * yd + cx
+    v = fy * yd + cy
+    du = fx * dxd + skew * dyd
+    dv = fy * dyd
+    return (A[0, 0] * u + A[0, 1] * v + A[0, 2], A[1, 0] * u + A[1, 1] * v + A[1, 2],
+            A[0, 0] * du + A[0, 1] * dv, A[1, 0] * du + A[1, 1] * dv)
+
+
+#: Most heatmap pixels between two points at which a curve seen through a lens is traced.
+KNOT_SPACING = 24.0
+#: The same where the cubics between those points miss the curve by more than
+#: :data:`KNOT_TOLERANCE` heatmap pixels half-way (near a lens' fold); the points are then
+#: joined by chords.
+FINE_SPACING = 1.0
+KNOT_TOLERANCE = 0.002
+
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _hermite(s, o0, o1, d0, d1):
+    """The cubic with values ``o0``, ``o1`` and slopes ``d0``, ``d1`` (per unit ``s``) at
+    ``s = 0, 1``, at ``s``."""
+    s2 = s * s
+    s3 = s2 * s
+    return (2.0 * s3 - 3.0 * s2 + 1.0) * o0 + (s3 - 2.0 * s2 + s) * d0 + \
+        (3.0 * s2 - 2.0 * s3) * o1 + (s3 - s2) * d1
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots):
+    """``n`` points of a curve seen through a lens, evenly spaced in ``t`` over ``[lo, hi]``:
+    ``knots[i] = (m, o, do/dm)`` (major and minor heatmap coordinate, slope). Returns
+    whether ``m`` runs one way and the cubic Hermite polynomial between every two
+    neighbours passes within :data:`KNOT_TOLERANCE` of the curve's point half-way
+    between them."""
+    for i in range(n):
+        t = lo + (hi - lo) * i / (n - 1)
+        x, y, vx, vy = _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, True)
+        mm, oo, dm, do = (x, y, vx, vy) if along_x else (y, x, vy, vx)
+        knots[i, 0] = mm
+        knots[i, 1] = oo
+        knots[i, 2] = do / dm if abs(dm) > 1e-12 * abs(do) else 0.0
+    up = knots[n - 1, 0] > knots[0, 0]
+    for i in range(n - 1):
+        h = knots[i + 1, 0] - knots[i, 0]
+        if (h > 0.0) != up or h == 0.0:
+            return False
+        t = lo + (hi - lo) * (i + 0.5) / (n - 1)
+        x, y, _, _ = _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, True)
+        mm, oo = (x, y) if along_x else (y, x)
+        guess = _hermite((mm - knots[i, 0]) / h, knots[i, 1], knots[i + 1, 1],
+                         h * knots[i, 2], h * knots[i + 1, 2])
+        if not abs(guess - oo) <= KNOT_TOLERANCE:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _trace_curve(p0x, p0y, dx, dy, lo, hi, Kc, dist, lens, A, H, W, knots, tmp, index, frac):
+    """Reads of one curve: the ideal line ``p0 + t d``, ``t`` in ``[lo, hi]``, through the
+    lens (when ``lens``) and the affine ``A`` into the ``H x W`` heatmap.
+
+    The curve is read where it crosses the heatmap's columns, when its ends lie farther
+    apart along x than along y, or else its rows. Along that major axis ``m`` the minor
+    coordinate is a function ``o(m)``: affine without a lens; with one, traced at
+    points :data:`KNOT_SPACING` heatmap pixels apart (position and slope, from the lens
+    model's derivative) and interpolated between them by cubic Hermite polynomials,
+    checked half-way against the curve (:data:`KNOT_TOLERANCE`). Where they miss, or
+    ``m`` turns back (near a lens' fold), the points are :data:`FINE_SPACING` apart and
+    joined by chords, and the curve is read along its longest run in one direction.
+    Reads run from where the curve enters the heatmap to where it leaves it; with more
+    columns than ``S = len(index)``, every second (third, ...) is read. Writes ``index``
+    and ``frac`` ``(S,)`` (``-1`` and 0 after the last read), uses ``knots`` ``(N, 3)``
+    and ``tmp`` ``(S,)`` as scratch; returns the step (1 or W) from a read's first pixel
+    to its second, and the number of reads.
+    """
+    S = index.shape[0]
+    xa, ya, _, _ = _through_lens(lo, p0x, p0y, dx, dy, Kc, dist, A, lens)
+    xb, yb, _, _ = _through_lens(hi, p0x, p0y, dx, dy, Kc, dist, A, lens)
+    along_x = abs(xb - xa) >= abs(yb - ya)
+    ma, mb, oa, ob = (xa, xb, ya, yb) if along_x else (ya, yb, xa, xb)
+    n_axis = W if along_x else H
+    n_other = H if along_x else W
+    n = 2
+    hermite = True
+    if lens:
+        n = min(max(math.ceil(math.hypot(xb - xa, yb - ya) / KNOT_SPACING), 1) + 1,
+                knots.shape[0])
+        if not _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots):
+            n = min(max(math.ceil(math.hypot(xb - xa, yb - ya) / FINE_SPACING), 1) + 1,
+                    knots.shape[0])
+            _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots)
+            hermite = False
+            # the longest run of points along which m keeps the direction of the ends
+            up = knots[n - 1, 0] > knots[0, 0]
+            best0, best1, run0 = 0, 0, 0
+            for i in range(n - 1):
+                if (knots[i + 1, 0] > knots[i, 0]) != up or knots[i + 1, 0] == knots[i, 0]:
+                    run0 = i + 1
+                elif i + 1 - run0 > best1 - best0:
+                    best0, best1 = run0, i + 1
+            n = best1 - best0 + 1
+            for i in range(n):
+                for c in range(3):
+                    knots[i, c] = knots[best0 + i, c]
+        if knots[n - 1, 0] < knots[0, 0]:                  # increasing m
+            for i in range(n // 2):
+                for c in range(3):
+                    knots[i, c], knots[n - 1 - i, c] = knots[n - 1 - i, c], knots[i, c]
+        ma, mb = knots[0, 0], knots[n - 1, 0]
+    count = 0
+    c0 = max(math.ceil(min(ma, mb)), 0.0)
+    c1 = min(math.floor(max(ma, mb)), n_axis - 1.0)
+    m = int(c1 - c0) + 1 if ma != mb and n > 1 else 0
+    if m > 0:
+        every = (m + S - 1) // S
+        m = (m + every - 1) // every
+        if not lens:
+            slope = (ob - oa) / (mb - ma)
+            for r in range(m):
+                tmp[r] = oa + (c0 + r * every - ma) * slope
+        else:
+            # each segment's columns: one loop without branches (it vectorises)
+            r0 = 0
+            for seg in range(n - 1):
+                m0, m1 = knots[seg, 0], knots[seg + 1, 0]
+                r1 = m if seg == n - 2 else min(max(math.ceil((m1 - c0) / every), r0), m)
+                h = m1 - m0
+                o0, o1 = knots[seg, 1], knots[seg + 1, 1]
+                d0, d1 = (h * knots[seg, 2], h * knots[seg + 1, 2]) if hermite else \
+                    (o1 - o0, o1 - o0)
+                for r in range(r0, r1):
+                    tmp[r] = _hermite((c0 + r * every - m0) / h, o0, o1, d0, d1)
+                r0 = r1
+        # from where the curve enters the heatmap to where it leaves it
+        first, last = 0, m - 1
+        while first <= last and not -0.5 <= tmp[first] <= n_other - 0.5:
+            first += 1
+        while last >= first and not -0.5 <= tmp[last] <= n_other - 0.5:
+            last -= 1
+        count = last - first + 1
+        for r in range(count):
+            c = int(c0) + (first + r) * every
+            o = min(max(tmp[first + r], 0.0), n_other - 1.0)
+            o0 = min(math.floor(o), n_other - 2.0)
+            index[r] = int(o0) * W + c if along_x else c * W + int(o0)
+            frac[r] = o - o0
+    for r in range(count, S):
+        index[r] = -1
+        frac[r] = 0.0
+    return (W if along_x else 1), count
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W, border,
+                 index, count, step, frac, bins, weights, angles):
+    """Frame ``g`` of :func:`trace`."""
+    V = Ks.shape[0]
+    P, K = index.shape[1], index.shape[2]
+    HW = H * W
+    # every view: the undistorted rays of its pixel centres, of its heatmap's centre
+    # (world frame) and the box of ideal pixels its heatmap's border spans
+    pts = np.empty((HW + 1 + border.shape[0], 2))
+    for q in range(HW):
+        pts[q, 0] = q % W
+        pts[q, 1] = q // W
+    pts[HW, 0] = (W - 1) / 2.0
+    pts[HW, 1] = (H - 1) / 2.0
+    pts[HW + 1:] = border
+    rays = np.empty((V, pts.shape[0], 2))
+    centre = np.empty((V, 3))
+    box = np.empty((V, 4))
+    for v in range(V):
+        _normalised_rays(Ks[v], dists[v], lens[v], Ainv[g, v], pts, rays[v])
+        c = _mul_t(Rs[v], (rays[v, HW, 0], rays[v, HW, 1], 1.0))
+        centre[v, 0], centre[v, 1], centre[v, 2] = c
+        xlo, xhi, ylo, yhi = np.inf, -np.inf, np.inf, -np.inf
+        for n in range(HW + 1, pts.shape[0]):
+            x = Ks[v, 0, 0] * rays[v, n, 0] + Ks[v, 0, 1] * rays[v, n, 1] + Ks[v, 0, 2]
+            y = Ks[v, 1, 1] * rays[v, n, 1] + Ks[v, 1, 2]
+            xlo, xhi, ylo, yhi = min(xlo, x), max(xhi, x), min(ylo, y), max(yhi, y)
+        pad = 1e-6 * max(xhi - xlo, yhi - ylo)
+        box[v, 0], box[v, 1], box[v, 2], box[v, 3] = xlo - pad, xhi + pad, ylo - pad, yhi + pad
+
+    phi = np.empty(HW)
+    tmp = np.empty(index.shape[3])
+    knots = np.empty((math.ceil(math.hypot(H, W) / FINE_SPACING) + 2, 3))
+    for p in range(P):
+        u, v = pairs[p, 0], pairs[p, 1]
+        Cu = _scaled(_mul_t(Rs[u], (ts[u, 0], ts[u, 1], ts[u, 2])), -1.0)
+        Cv = _scaled(_mul_t(Rs[v], (ts[v, 0], ts[v, 1], ts[v, 2])), -1.0)
+        base = _unit((Cv[0] - Cu[0], Cv[1] - Cu[1], Cv[2] - Cu[2]))
+        cu = (centre[u, 0], centre[u, 1], centre[u, 2])
+        # half-planes bounded by the baseline, by their angle about it from the half-plane
+        # of the target heatmap's centre (basis e1, e2 of the normals n = base x d)
+        e1 = _cross(base, cu)
+        if math.sqrt(_dot(e1, e1)) <= 1e-9 * math.sqrt(_dot(cu, cu)):
+            i = 0 if abs(base[0]) <= min(abs(base[1]), abs(base[2])) else \
+                (1 if abs(base[1]) <= abs(base[2]) else 2)
+            e1 = _cross(base, (1.0 if i == 0 else 0.0, 1.0 if i == 1 else 0.0,
+                               1.0 if i == 2 else 0.0))
+        e1 = _unit(e1)
+        e2 = _cross(base, e1)
+        # for unit base perpendicular to e1: n . e1 = -d . e2 and n . e2 = d . e1, with the
+        # dot products taken in u's camera frame, where d is (x_n, y_n, 1)
+        m1 = _mul(Rs[u], e1)
+        m2 = _mul(Rs[u], e2)
+        for q in range(HW):
+            a = rays[u, q, 0] * m1[0] + rays[u, q, 1] * m1[1] + m1[2]
+            b = rays[u, q, 0] * m2[0] + rays[u, q, 1] * m2[1] + m2[2]
+            phi[q] = _atan2(a, -b)
+        lo, hi = np.inf, -np.inf
+        for q in range(HW):
+            lo = min(lo, phi[q])
+            hi = max(hi, phi[q])
+        # a heatmap around the epipole (camera v in view) meets every half-plane
+        if hi - lo > np.pi:
+            lo, hi = -np.pi, np.pi
+        hi = max(hi, lo + 1e-12)
+        for q in range(HW):
+            t = (phi[q] - lo) / (hi - lo) * (K - 1)
+            k0 = min(max(math.floor(t), 0.0), K - 2.0)
+            bins[g, p, q] = int(k0)
+            weights[g, p, q] = min(max(t - k0, 0.0), 1.0)
+
+        Kv = Ks[v]
+        Kv_inv = Kinvs[v]
+        bv = _mul(Rs[v], base)
+        Xu = _mul(Rs[v], Cu)                                 # camera u in v's frame
+        e = _mul(Kv, (Xu[0] + ts[v, 0], Xu[1] + ts[v, 1], Xu[2] + ts[v, 2]))   # the epipole
+        fxv, skv, cxv, fyv, cyv = Kv[0, 0], Kv[0, 1], Kv[0, 2], Kv[1, 1], Kv[1, 2]
+        for k in range(K):
+            ang = lo + (hi - lo) * k / (K - 1)
+            angles[g, p, k] = ang
+            ca, sa = math.cos(ang), math.sin(ang)
+            nk = (ca * e1[0] + sa * e2[0], ca * e1[1] + sa * e2[1], ca * e1[2] + sa * e2[2])
+            # a ray of the half-plane: the heatmap centre's ray projected onto its plane,
+            # mirrored across the baseline when it falls into the other half
+            s = _dot(cu, nk)
+            dk = (cu[0] - s * nk[0], cu[1] - s * nk[1], cu[2] - s * nk[2])
+            if _dot(dk, _cross(nk, base)) < 0.0:
+                s = 2.0 * _dot(dk, base)
+                dk = (s * base[0] - dk[0], s * base[1] - dk[1], s * base[2] - dk[2])
+            step[g, p, k] = 1
+            count[g, p, k] = 0
+            for r in range(index.shape[3]):
+                index[g, p, k, r] = -1
+                frac[g, p, k, r] = 0.0
+            # the half-plane seen from C_v: the line K_v^{-T} R_v n of ideal pixels
+            line = _mul_t(Kv_inv, _mul(Rs[v], nk))
+            ab = math.hypot(line[0], line[1])
+            if ab <= 1e-12:
+                continue
+            nx, ny = line[0] / ab, line[1] / ab
+            p0x, p0y = -nx * line[2] / ab, -ny * line[2] / ab
+            dx, dy = -ny, nx
+            # the part of the line inside the box of the source heatmap (Liang-Barsky)
+            t0, t1 = -np.inf, np.inf
+            for axis in range(2):
+                blo, bhi = box[v, 2 * axis], box[v, 2 * axis + 1]
+                pa, da = (p0x, dx) if axis == 0 else (p0y, dy)
+                if abs(da) < 1e-12:
+                    if pa < blo or pa > bhi:
+                        t0, t1 = np.inf, -np.inf
+                else:
+                    ta = (blo - pa) / da
+                    tb = (bhi - pa) / da
+                    t0, t1 = max(t0, min(ta, tb)), min(t1, max(ta, tb))
+            # inside the lens' fold: |x_n|^2 < fold^2, with x_n affine in tau
+            if fold2[v] < np.inf:
+                a0y = (p0y - cyv) / fyv
+                a1y = dy / fyv
+                a0x = (p0x - cxv - skv * a0y) / fxv
+                a1x = (dx - skv * a1y) / fxv
+                qa = a1x * a1x + a1y * a1y
+                qb = a0x * a1x + a0y * a1y
+                qc = a0x * a0x + a0y * a0y - fold2[v]
+                disc = qb * qb - qa * qc
+                if disc <= 0.0:
+                    continue
+                root = math.sqrt(disc)
+                t0, t1 = max(t0, (-qb - root) / qa), min(t1, (-qb + root) / qa)
+            if not t0 < t1:
+                continue
+            # in front of both cameras: the image of u's ray runs from the epipole
+            # (alpha = 0) to its vanishing point in v; one interval of tau, which can only
+            # start or end at those two points
+            dv = _mul(Rs[v], dk)
+            bd = _dot(base, dk)
+            dd = _dot(dk, dk)
+            c1 = _point_on_line(e, p0x, p0y, dx, dy)
+            c2 = _point_on_line(_mul(Kv, dv), p0x, p0y, dx, dy)
+            c1 = min(max(c1, t0), t1) if c1 == c1 else t0
+            c2 = min(max(c2, t0), t1) if c2 == c2 else t0
+            c1, c2 = min(c1, c2), max(c1, c2)
+            lo_t, hi_t = np.inf, -np.inf
+            for a, b in ((t0, c1), (c1, c2), (c2, t1)):
+                if b > a:
+                    mid = 0.5 * (a + b)
+                    if _front(p0x + mid * dx, p0y + mid * dy, Kv, bv, dv, bd, dd):
+                        lo_t = min(lo_t, a)
+                        hi_t = max(hi_t, b)
+            if not lo_t < hi_t:
+                continue
+            step[g, p, k], count[g, p, k] = _trace_curve(
+                p0x, p0y, dx, dy, lo_t, hi_t, Kv, dists[v], lens[v], A[g, v], H, W,
+                knots, tmp, index[g, p, k], frac[g, p, k])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trace_serial(Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W, border,
+                  index, count, step, frac, bins, weights, angles):
+    for g in range(A.shape[0]):
+        _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W,
+                     border, index, count, step, frac, bins, weights, angles)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _trace_parallel(Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W, border,
+                    index, count, step, frac, bins, weights, angles):
+    for g in prange(A.shape[0]):
+        _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W,
+                     border, index, count, step, frac, bins, weights, angles)
+
+
+def trace(Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W, border, index,
+          count, step, frac, bins, weights, angles) -> None:
+    """Fill an :class:`crossview.epipolar.EpipolarSampler`'s arrays for ``G`` frames.
+
+    Per view (``V``): intrinsics ``Ks`` and their inverses ``Kinvs`` ``(V, 3, 3)``,
+    rotations ``Rs``, translations ``ts`` ``(V, 3)``, OpenCV ``dists`` ``(V, 5)``,
+    ``lens`` (bool: the camera has distortion) and the squared normalised radius of the
+    lens' fold ``fold2`` (inf: none).
+    Per frame: affines ``A`` and inverses ``Ainv`` ``(G, V, 2, 3)``. ``pairs``
+    ``(P, 2)``, heatmap ``H x W``, ``border`` ``(N, 2)`` points on the heatmap's outer
+    edge. Writes ``index``, ``frac`` ``(G, P, K, S)``, ``count``, ``step``, ``angles``
+    ``(G, P, K)``, ``bins``, ``weights`` ``(G, P, H W)``. One frame runs on one thread,
+    a batch on all of Numba's.
+    """
+    run = _trace_serial if A.shape[0] == 1 else _trace_parallel
+    run(Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W, border, index, count,
+        step, frac, bins, weights, angles)

@@ -11,16 +11,14 @@ def curve_values(heatmaps: np.ndarray, sampler, reduce: str) -> np.ndarray:
     G, P, K, S = sampler.index.shape
     src = heatmaps.reshape(B, V, J, H * W)[:, sampler.pairs[:, 1]]      # (B, P, J, HW)
     valid = sampler.index >= 0                                          # (G, P, K, S)
-    idx = np.where(valid, sampler.index, 0).reshape(G, P, 1, K * S)
-    fx = sampler.frac[..., 0].astype(heatmaps.dtype).reshape(G, P, 1, K, S)
-    fy = sampler.frac[..., 1].astype(heatmaps.dtype).reshape(G, P, 1, K, S)
+    first = np.where(valid, sampler.index, 0)
+    second = np.where(valid, first + sampler.step[..., None], 0)
+    f = sampler.frac.astype(heatmaps.dtype).reshape(G, P, 1, K, S)
 
-    def read(offset):
-        return np.take_along_axis(src, idx + offset, axis=-1).reshape(B, P, J, K, S)
+    def read(idx):
+        return np.take_along_axis(src, idx.reshape(G, P, 1, K * S), axis=-1).reshape(B, P, J, K, S)
 
-    top = (1 - fx) * read(0) + fx * read(1)
-    bottom = (1 - fx) * read(W) + fx * read(W + 1)
-    values = (1 - fy) * top + fy * bottom                               # (B, P, J, K, S)
+    values = (1 - f) * read(first) + f * read(second)                  # (B, P, J, K, S)
     valid = valid[:, :, None]
     count = valid.sum(-1)
     if reduce == "max":

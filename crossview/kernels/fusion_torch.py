@@ -4,10 +4,10 @@ Both steps of the fusion are linear maps of heatmap values, apart from the max
 along each curve, so both are sparse matrices built once per geometry (and
 remembered, per device and dtype):
 
-* the *read* operator ``R``: one row per curve sample, four entries (its bilinear
-  weights) at the source pixels it reads. ``R @ pixels`` gives every sample's value
-  for every frame and joint at once; the max (or mean) over a curve's samples is a
-  reduction of that result;
+* the *read* operator ``R``: one row per read slot of a curve, two entries (the
+  weights of the two pixels it interpolates; zero for an empty slot). ``R @ pixels``
+  gives every read's value for every frame and joint at once; the max (or mean) over a
+  curve's reads is a reduction of that result;
 * the *spread* operator ``T``: one row per target pixel, two entries per source view
   (the two curves that bracket the pixel's half-plane, weights ``1 - w`` and ``w``).
 
@@ -48,15 +48,15 @@ def _operators(sampler, device: torch.device, dtype: torch.dtype) -> dict:
     V, HW = sampler.n_views, H * W
     index = torch.as_tensor(sampler.index, device=device).long()             # (G, P, K, S)
     valid = index >= 0
-    frac = torch.as_tensor(sampler.frac, device=device).to(torch.float64)
-    fx, fy = frac[..., 0], frac[..., 1]
+    f = torch.as_tensor(sampler.frac, device=device).to(torch.float64)
+    step = torch.as_tensor(sampler.step, device=device).long()[..., None]     # (G, P, K, 1)
     src = torch.as_tensor(sampler.pairs[:, 1], device=device).long()
     g = torch.arange(G, device=device)[:, None, None, None]
     first = (g * V + src[None, :, None, None]) * HW + index.clamp(min=0)     # (G, P, K, S)
-    cols = first[..., None] + torch.tensor([0, 1, W, W + 1], device=device)
-    weights = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], -1)
+    cols = torch.stack([first, first + step.expand_as(first)], -1)
+    weights = torch.stack([1 - f, f], -1)
     weights = torch.where(valid[..., None], weights, torch.zeros_like(weights))
-    read = _csr(G * P * K * S, G * V * HW, cols, weights.to(dtype), 4)
+    read = _csr(G * P * K * S, G * V * HW, cols, weights.to(dtype), 2)
     count = valid.sum(-1).reshape(G * P * K, 1)
     # a sample outside the source heatmap reads 0 and must not win the max
     outside = torch.where(valid, 0.0, -math.inf).to(dtype).reshape(G * P * K, S, 1)
