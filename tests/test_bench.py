@@ -55,7 +55,8 @@ def test_threads_option_is_applied_and_reported(capsys):
     try:
         rows = _json(capsys, ["bench", "psm", "--backend", "numba", "torch", "--threads", "1"]
                      + TINY)["results"]
-        assert [r["threads"] for r in rows] == [1, 1]
+        assert [(r["backend"], r["threads"]) for r in rows] == [
+            ("numpy", 1), ("numba", 1), ("torch", 1)]          # NumPy: the reference
     finally:
         torch.set_num_threads(before[0])
         numba.set_num_threads(before[1])
@@ -74,12 +75,46 @@ def test_profile_splits_a_call_into_its_stages(capsys):
 def test_fusion_rows_report_the_error_of_fused_and_unfused_peaks(capsys, small_fusion):
     rows = _json(capsys, ["bench", "fusion", "--backend", "naive", "numba"] + TINY)["results"]
     assert {(r["backend"], r["affines"]) for r in rows} == {
-        ("naive", "shared"), ("numba", "shared"), ("numba", "per-frame")}
+        ("numpy", "shared"), ("numpy", "per-frame"), ("naive", "shared"), ("numba", "shared"),
+        ("numba", "per-frame")}
     for r in rows:
         assert np.isfinite(r["mpjpe_mm"]) and np.isfinite(r["mpjpe_unfused_mm"])
         assert r["max_abs_diff"] < 1e-5
     per_frame = next(r for r in rows if r["affines"] == "per-frame")
     assert per_frame["geometry_ms"] > 0
+    # the values the reads take: two per read and joint, about 4.5 million at 64 x 64
+    assert all(r["reads_m"] > 0 for r in rows)
+
+
+def test_every_row_has_its_speedup_over_numpy_timed_in_the_same_run(capsys, small_fusion):
+    out = _json(capsys, ["bench", "fusion", "--backend", "numba", "torch"] + TINY)
+    rows = out["results"]
+    ref = {r["affines"]: r["ms_per_frame"] for r in rows if r["backend"] == "numpy"}
+    assert set(ref) == {"shared", "per-frame"}
+    for r in rows:
+        assert r["reference"] == "numpy"
+        assert r["speedup"] == pytest.approx(ref[r["affines"]] / r["ms_per_frame"])
+    assert {r["speedup"] for r in rows if r["backend"] == "numpy"} == {1.0}
+    m = out["machine"]
+    assert len(m["load"]) == 3 and m["numba_threads"] >= 1 and m["torch_threads"] >= 1
+
+
+def test_the_table_says_which_machine_and_shows_the_speedup(capsys):
+    from crossview.bench import machine, machine_line
+
+    assert main(["bench", "triangulate", "--backend", "torch"] + TINY) == 0
+    text = capsys.readouterr().out
+    first = text.splitlines()[0]
+    assert first.startswith("machine: ") and " CPUs, " in first and "threads" in first
+    assert "load average" in first
+    assert "speedup" in text.splitlines()[1]
+    table = text.split("\ntriangulate: ")[1].splitlines()
+    assert table[1].split()[:6] == ["backend", "device", "threads", "batch", "ms_per_frame",
+                                    "speedup"]
+    assert [line.split()[0] for line in table[3:]] == ["numpy", "numpy", "torch", "torch"]
+    info = machine()
+    line = machine_line(info)
+    assert info["cpu"] in line and f"{info['cpu_count']} CPUs" in line
 
 
 def test_all_prints_a_table_per_target(capsys, small_fusion):

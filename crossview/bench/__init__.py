@@ -19,6 +19,13 @@ threads the backend computed with and its device.
 
 Speed is never reported without accuracy: every row carries the error reached on the
 same (synthetic) input.
+
+Absolute times move from machine to machine, so a time is never reported alone either:
+:func:`machine_line` says what it ran on (CPU model, cores, the threads Numba and torch
+used, the load average before the run), and :func:`add_speedups` gives every row the
+ratio of a reference's time to its own (``speedup``), with the reference (the NumPy
+backend) timed in the same run on the same input and settings. A reader on another
+machine compares speed-ups, not milliseconds.
 """
 
 from __future__ import annotations
@@ -169,8 +176,37 @@ def cuda_startup(device: str) -> float | None:
     return time.perf_counter() - t
 
 
+#: The backend every row's ``speedup`` is relative to.
+REFERENCE = "numpy"
+#: Row fields that describe a setting: rows that agree on these (and the batch) are
+#: timed on the same work, and one of them is the reference of the others.
+SETTING = ("target", "batch", "affines", "method", "n_bins", "depth", "stage")
+
+
+def add_speedups(rows: list[dict], reference: str = REFERENCE) -> list[dict]:
+    """Give every row ``speedup``: the reference backend's ``ms_per_frame`` in the same
+    setting (:data:`SETTING`) divided by the row's (1 for the reference itself), and
+    ``reference`` naming it; ``None`` where no row of the reference has that setting."""
+    def key(r):
+        return tuple(r.get(k) for k in SETTING)
+
+    ref = {key(r): r["ms_per_frame"] for r in rows if r.get("backend") == reference}
+    for r in rows:
+        base = ref.get(key(r))
+        r["speedup"] = base / r["ms_per_frame"] if base and r.get("ms_per_frame") else None
+        r["reference"] = reference if base else None
+    return rows
+
+
+def with_reference(backends: tuple[str, ...], reference: str = REFERENCE) -> tuple[str, ...]:
+    """``backends`` with the reference added in front when it is missing (its rows give
+    the others their ``speedup``)."""
+    return backends if reference in backends else (reference, *backends)
+
+
 def machine() -> dict:
-    """What the numbers were measured on."""
+    """What the numbers were measured on (``load`` is the 1, 5 and 15 minute load
+    average when this is called: call it before the timed runs)."""
     import platform
 
     import numba
@@ -182,10 +218,22 @@ def machine() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "load_1min": load,
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "load": load,
+            "load_1min": load[0] if load else None,
             "python": platform.python_version(), "numpy": __import__("numpy").__version__,
             "numba": numba.__version__, "numba_threads": numba.get_num_threads(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "date": time.strftime("%Y-%m-%d")}
+
+
+def machine_line(info: dict | None = None) -> str:
+    """One line for a reader: CPU model, cores, the threads Numba and torch compute
+    with, the load average (1, 5, 15 minutes), versions, GPU and date."""
+    info = machine() if info is None else info
+    load = info.get("load")
+    busy = ("load average " + " ".join(f"{x:.2f}" for x in load)) if load else "load unknown"
+    return (f"{info['cpu']}, {info['cpu_count']} CPUs, {info['numba_threads']} Numba / "
+            f"{info['torch_threads']} torch threads, {busy}; numba {info['numba']}, "
+            f"torch {info['torch']}, CUDA: {info['cuda_device'] or 'none'}; {info['date']}")

@@ -16,6 +16,9 @@ heatmaps' peaks (``mpjpe_unfused_mm``: of the input heatmaps' peaks), and
 (the tests check NumPy against the plain-Python reference). The ``naive`` backend
 runs once, on one frame with shared affines: it is the readable reference, not a
 contender.
+
+Work: ``reads_m`` is how many heatmap values the curves' reads take per frame
+(millions; two per read and joint), the number the kernels' time is best judged by.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ def run(config: BenchConfig) -> list[dict]:
     geometry = measure(lambda: epipolar.EpipolarSampler.build(cams, scenes.affines, HEATMAP_SIZE),
                        repeat=config.repeat)
     geometry_ms = 1e3 * geometry.median / B
+    J = scenes.heatmaps.shape[2]
+    reads = {"shared": 2e-6 * J * float(epipolar.get_sampler(
+                 cams, scenes.affines[0], HEATMAP_SIZE).count.sum()),
+             "per-frame": 2e-6 * J * float(geometry.output.count.sum()) / B}
 
     rows = []
     for name, (hm, affines, frame) in settings.items():
@@ -90,6 +97,7 @@ def run(config: BenchConfig) -> list[dict]:
                             views=len(cams), joints=hm.shape[2],
                             heatmap=f"{HEATMAP_SIZE[0]}x{HEATMAP_SIZE[1]}",
                             geometry_ms=geometry_ms if name == "per-frame" else 0.0,
+                            reads_m=reads[name],
                             mpjpe_mm=peak_mpjpe(out, scenes, full[:frames], frame[:frames]),
                             mpjpe_unfused_mm=unfused,
                             max_abs_diff=float(np.abs(out - ref[:frames]).max())))

@@ -8,12 +8,12 @@ from .._validate import BACKENDS
 from ..tables import add_json_flag, emit_json, format_table
 
 #: Columns every table starts with; each target adds its own after them.
-COLUMNS = ["backend", "device", "threads", "batch", "ms_per_frame", "spread_ms",
+COLUMNS = ["backend", "device", "threads", "batch", "ms_per_frame", "speedup", "spread_ms",
            "best_ms_per_frame", "frames_per_s", "warmup_s"]
 #: Target-specific columns, in the order they are shown (others follow, sorted).
 EXTRA = ["dtype", "n_bins", "depth", "method", "affines", "geometry_ms", "mpjpe_mm",
          "mpjpe_unfused_mm", "max_diff_mm", "max_abs_diff"]
-HIDDEN = {"target", "median_ms", "repeats", "views", "joints", "heatmap"}
+HIDDEN = {"target", "median_ms", "repeats", "views", "joints", "heatmap", "reference"}
 
 
 def register(sub) -> None:
@@ -26,6 +26,10 @@ def register(sub) -> None:
                     "reaches. A warm-up call (Numba compilation, CUDA start-up) comes first "
                     "and is reported apart (warmup_s); then --repeat timed calls give the "
                     "median time per frame, the spread (half the range) and the best run. "
+                    "The NumPy backend is always timed too: speedup is its time per frame "
+                    "divided by the row's, in the same setting and run, the figure that "
+                    "carries over to other machines; the first line says which machine "
+                    "this one is (CPU, cores, threads, load). "
                     "Targets: " + "; ".join(f"{n}: {m.DESCRIPTION}" for n, m in found.items()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("target", choices=[*found, "all"], help="what to benchmark")
@@ -55,7 +59,16 @@ def _value(r: dict, key: str):
 
 
 def run(args) -> int:
-    from ..bench import BenchConfig, cuda_startup, machine, set_threads, targets
+    from ..bench import (
+        BenchConfig,
+        add_speedups,
+        cuda_startup,
+        machine,
+        machine_line,
+        set_threads,
+        targets,
+        with_reference,
+    )
 
     for name, value, low in (("batch", args.batch, 1), ("n-bins", args.n_bins, 2),
                              ("depth", args.depth, 0), ("repeat", args.repeat, 1)):
@@ -63,13 +76,14 @@ def run(args) -> int:
             raise ValueError(f"--{name} must be >= {low}, got {value}")
     set_threads(args.threads)
     startup = cuda_startup(args.device)
-    config = BenchConfig(backends=tuple(args.backend), device=args.device, batch=args.batch,
-                         n_bins=args.n_bins, repeat=args.repeat, seed=args.seed,
-                         depth=args.depth, records=args.records)
+    info = machine()                 # before the runs: the load of other work, not ours
+    config = BenchConfig(backends=with_reference(tuple(args.backend)), device=args.device,
+                         batch=args.batch, n_bins=args.n_bins, repeat=args.repeat,
+                         seed=args.seed, depth=args.depth, records=args.records)
     found = targets()
     chosen = ({n: m for n, m in found.items() if getattr(m, "IN_ALL", True)}
               if args.target == "all" else {args.target: found[args.target]})
-    results = {name: module.run(config) for name, module in chosen.items()}
+    results = {name: add_speedups(module.run(config)) for name, module in chosen.items()}
     stages = []
     if args.profile and args.target in ("psm", "rpsm", "all"):
         from dataclasses import replace
@@ -79,18 +93,17 @@ def run(args) -> int:
         # the PSM is RPSM's first stage alone: no refinement
         timed = replace(config, depth=0) if args.target == "psm" else config
         stages = [r for b in args.backend if b != "naive" for r in profile(timed, b)]
-    info = machine()
     info["cuda_startup_s"] = startup
     if args.json:
         rows = [r for rows in results.values() for r in rows]
         emit_json({"machine": info, "config": vars(config), "results": rows,
                    "profile": stages})
         return 0
-    load = "" if info["load_1min"] is None else f", load {info['load_1min']:.1f}"
-    print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs{load}, "
-          f"numba {info['numba']}, torch {info['torch']}, CUDA: {info['cuda_device'] or 'none'}"
-          + (f" (start-up {startup:.2f} s, not counted)" if startup is not None else "")
-          + f"; {info['date']}; synthetic input")
+    print(f"machine: {machine_line(info)}"
+          + (f" (CUDA start-up {startup:.2f} s, not counted)" if startup is not None else "")
+          + "; synthetic input")
+    print("speedup: the NumPy backend's time per frame divided by the row's, same setting, "
+          "this run")
     for name, rows in results.items():
         keys = set().union(*rows) if rows else set()
         extra = [k for k in EXTRA if k in keys]
