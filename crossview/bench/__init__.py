@@ -184,16 +184,18 @@ SETTING = ("target", "batch", "affines", "method", "n_bins", "depth", "stage")
 
 
 def add_speedups(rows: list[dict], reference: str = REFERENCE) -> list[dict]:
-    """Give every row ``speedup``: the reference backend's ``ms_per_frame`` in the same
-    setting (:data:`SETTING`) divided by the row's (1 for the reference itself), and
-    ``reference`` naming it; ``None`` where no row of the reference has that setting."""
+    """Give every timed row ``speedup``: the reference backend's ``ms_per_frame`` in the
+    same setting (:data:`SETTING`) divided by the row's (1 for the reference itself), and
+    ``reference`` naming it; ``None`` where no row of the reference has that setting.
+    Rows without ``ms_per_frame`` (a target that reports its own ratios) are left alone."""
     def key(r):
         return tuple(r.get(k) for k in SETTING)
 
-    ref = {key(r): r["ms_per_frame"] for r in rows if r.get("backend") == reference}
-    for r in rows:
+    timed = [r for r in rows if r.get("ms_per_frame")]    # targets with their own ratios: none
+    ref = {key(r): r["ms_per_frame"] for r in timed if r.get("backend") == reference}
+    for r in timed:
         base = ref.get(key(r))
-        r["speedup"] = base / r["ms_per_frame"] if base and r.get("ms_per_frame") else None
+        r["speedup"] = base / r["ms_per_frame"] if base else None
         r["reference"] = reference if base else None
     return rows
 
