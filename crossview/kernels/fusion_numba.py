@@ -212,7 +212,7 @@ def _fuse_parallel(hm, group, index, count, step, frac, bins, weights, src_view,
 
 
 #: Lanes (frames x joints) of one pass when frames share their geometry.
-GROUP_LANES = 128
+GROUP_LANES = 64
 
 
 def flush_threshold(dtype) -> float:
