@@ -312,9 +312,9 @@ def lens_fold_radius(dist: ArrayLike) -> float:
     maps circles to circles in order; where ``d(r radial(r)) / dr = 1 + 3 k1 r^2 +
     5 k2 r^4 + 7 k3 r^6`` first reaches 0 the model turns back (as barrel distortion,
     ``k1 < 0``, does unless the higher terms bend it up in time), and points beyond
-    appear nearer the centre than points inside, which no real lens does. This is the smallest positive root
-    of that polynomial (tangential terms left out, as in the usual definition of the
-    model's valid radius).
+    appear nearer the centre than points inside, which no real lens does. This is the
+    smallest positive root of that polynomial (tangential terms left out, as in the
+    usual definition of the model's valid radius).
     """
     k1, k2, _, _, k3 = (float(v) for v in np.asarray(to_numpy(dist), dtype=np.float64))
     return _fold_radius(k1, k2, k3)

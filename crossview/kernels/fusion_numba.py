@@ -37,6 +37,7 @@ the lens' fold, and its reads (:func:`_trace_curve`).
 from __future__ import annotations
 
 import math
+import threading
 
 import numba
 import numpy as np
@@ -111,13 +112,14 @@ def _sum_curve(hv, idx, fr, n, second, one, acc):
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy")
 def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, use_max,
-                 self_weight, scale, flush, out):
+                 self_weight, scale, flush, work, out):
     """Frames ``b0 .. b0 + nb - 1`` of :func:`fuse`, which share one geometry when ``nb > 1``.
 
     ``hm``, ``out`` ``(B, V, J, HW)``; the sampler's arrays (``G`` = 1 or ``B``
     geometries); ``src_view`` ``(P,)``; ``self_weight``, ``scale`` and ``flush`` in the
-    heatmaps' dtype. The frames' joints side by side are the lanes ``L = nb J`` that
-    every read and every spread interpolates at once.
+    heatmaps' dtype; ``work`` scratch of at least :func:`work_size` values. The frames'
+    joints side by side are the lanes ``L = nb J`` that every read and every spread
+    interpolates at once.
     """
     V, J, HW = hm.shape[1], hm.shape[2], hm.shape[3]
     G, P, K = index.shape[0], index.shape[1], index.shape[2]
@@ -128,7 +130,7 @@ def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, 
     lowest = -np.finfo(hm.dtype).max          # the start of a max (values are finite)
 
     # 1. lanes-last copy, tiny values flushed to zero
-    hj = np.empty((V, HW, L), dtype=hm.dtype)
+    hj = work[:V * HW * L].reshape((V, HW, L))
     for v in range(V):
         for f in range(nb):
             for j in range(J):
@@ -138,7 +140,7 @@ def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, 
                     hj[v, q, lane] = x if abs(x) >= flush else zero
 
     # 2. every curve: max (or mean) of its reads, all lanes at once
-    curve = np.empty((P, K, L), dtype=hm.dtype)
+    curve = work[V * HW * L:(V * HW + P * K) * L].reshape((P, K, L))
     for p in range(P):
         hv = hj[src_view[p]]
         for k in range(K):
@@ -157,7 +159,7 @@ def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, 
     # 3. every target pixel: its own value and its two curves of each source view,
     # three source views per pass over the pixel's lanes (a missing third reads the
     # first with weight 0)
-    tile = np.empty((TILE, L), dtype=hm.dtype)
+    tile = work[(V * HW + P * K) * L:(V * HW + P * K + TILE) * L].reshape((TILE, L))
     for u in range(V):
         first = u * (V - 1)                 # pairs are ordered by target
         end = first + V - 1
@@ -194,25 +196,44 @@ def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, 
 
 @numba.njit(cache=True)
 def _fuse_serial(hm, group, index, count, step, frac, bins, weights, src_view, use_max,
-                 self_weight, scale, flush, out):
+                 self_weight, scale, flush, work, out):
     B = hm.shape[0]
     for b0 in range(0, B, group):
         _fuse_frames(hm, b0, min(group, B - b0), index, count, step, frac, bins, weights,
-                     src_view, use_max, self_weight, scale, flush, out)
+                     src_view, use_max, self_weight, scale, flush, work, out)
 
 
 @numba.njit(parallel=True, cache=True)
 def _fuse_parallel(hm, group, index, count, step, frac, bins, weights, src_view, use_max,
-                   self_weight, scale, flush, out):
+                   self_weight, scale, flush, work, out):
     B = hm.shape[0]
     for c in prange((B + group - 1) // group):
         b0 = c * group
+        mine = np.empty(work.shape[0], dtype=work.dtype)       # each thread its own
         _fuse_frames(hm, b0, min(group, B - b0), index, count, step, frac, bins, weights,
-                     src_view, use_max, self_weight, scale, flush, out)
+                     src_view, use_max, self_weight, scale, flush, mine, out)
 
 
 #: Lanes (frames x joints) of one pass when frames share their geometry.
 GROUP_LANES = 64
+#: Scratch of the serial driver, one per dtype and thread, reused from call to call:
+#: fresh memory costs a page fault per page on its first write, which on some machines
+#: took as long as the fusion itself.
+_WORK = threading.local()
+
+
+def work_size(V: int, HW: int, P: int, K: int, lanes: int) -> int:
+    """Scratch values :func:`_fuse_frames` needs: the lanes-last heatmaps, the curves'
+    values and one tile."""
+    return (V * HW + P * K + TILE) * lanes
+
+
+def _work(dtype, size: int) -> np.ndarray:
+    cache = _WORK.__dict__.setdefault("arrays", {})
+    have = cache.get(np.dtype(dtype).str)
+    if have is None or have.size < size:
+        have = cache[np.dtype(dtype).str] = np.empty(size, dtype=dtype)
+    return have[:size]
 
 
 def flush_threshold(dtype) -> float:
@@ -230,10 +251,14 @@ def fuse(heatmaps: np.ndarray, sampler, self_weight: float, reduce: str) -> np.n
     flat = np.ascontiguousarray(heatmaps).reshape(B, V, J, H * W)
     out = np.empty_like(flat)
     group = max(1, GROUP_LANES // J) if sampler.index.shape[0] == 1 else 1
-    run = _fuse_serial if B <= group or numba.get_num_threads() == 1 else _fuse_parallel
-    run(flat, group, sampler.index, sampler.count, sampler.step, sampler.frac, sampler.bins,
+    size = work_size(V, H * W, len(sampler.pairs), sampler.n_lines, min(group, B) * J)
+    serial = B <= group or numba.get_num_threads() == 1
+    work = _work(dtype, size) if serial else np.empty(size, dtype=dtype)
+    (_fuse_serial if serial else _fuse_parallel)(
+        flat, group, sampler.index, sampler.count, sampler.step, sampler.frac, sampler.bins,
         sampler.weights, sampler.pairs[:, 1], reduce == "max", dtype.type(self_weight),
-        dtype.type((1.0 - self_weight) / (V - 1)), dtype.type(flush_threshold(dtype)), out)
+        dtype.type((1.0 - self_weight) / (V - 1)), dtype.type(flush_threshold(dtype)), work,
+        out)
     return out.reshape(B, V, J, H, W)
 
 
@@ -440,112 +465,125 @@ def _hermite(s, o0, o1, d0, d1):
         (3.0 * s2 - 2.0 * s3) * o1 + (s3 - s2) * d1
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _lens_points(T, XN, YN, VX, VY, Kc, dist, A, out):
+    """Points ``p0 + t d`` of lines of ideal pixels through the lens and the affine ``A``:
+    ``out[i] = (x, y, dx/dt, dy/dt)`` in heatmap pixels. Point ``i`` is given by its
+    ``T[i]`` and its line's normalised ``(XN, YN)`` at ``t = 0`` and ``(VX, VY)`` per unit
+    ``t``, one entry per point: a loop without branches or gathers, which vectorises."""
+    fx, skew, cx, fy, cy = Kc[0, 0], Kc[0, 1], Kc[0, 2], Kc[1, 1], Kc[1, 2]
+    k1, k2, p1, p2, k3 = dist[0], dist[1], dist[2], dist[3], dist[4]
+    a00, a01, a02, a10, a11, a12 = A[0, 0], A[0, 1], A[0, 2], A[1, 0], A[1, 1], A[1, 2]
+    for i in range(T.shape[0]):
+        vx, vy = VX[i], VY[i]
+        xn = XN[i] + T[i] * vx
+        yn = YN[i] + T[i] * vy
+        r2 = xn * xn + yn * yn
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        d_radial = k1 + r2 * (2.0 * k2 + 3.0 * k3 * r2)
+        dr2 = 2.0 * (xn * vx + yn * vy)
+        xd = xn * radial + 2.0 * p1 * xn * yn + p2 * (r2 + 2.0 * xn * xn)
+        yd = yn * radial + p1 * (r2 + 2.0 * yn * yn) + 2.0 * p2 * xn * yn
+        dxd = vx * radial + xn * d_radial * dr2 + 2.0 * p1 * (vx * yn + xn * vy) + \
+            p2 * (dr2 + 4.0 * xn * vx)
+        dyd = vy * radial + yn * d_radial * dr2 + p1 * (dr2 + 4.0 * yn * vy) + \
+            2.0 * p2 * (vx * yn + xn * vy)
+        u = fx * xd + skew * yd + cx
+        v = fy * yd + cy
+        du = fx * dxd + skew * dyd
+        dv = fy * dyd
+        out[i, 0] = a00 * u + a01 * v + a02
+        out[i, 1] = a10 * u + a11 * v + a12
+        out[i, 2] = a00 * du + a01 * dv
+        out[i, 3] = a10 * du + a11 * dv
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots):
-    """``n`` points of a curve seen through a lens, evenly spaced in ``t`` over ``[lo, hi]``:
-    ``knots[i] = (m, o, do/dm)`` (major and minor heatmap coordinate, slope). Returns
-    whether ``m`` runs one way and the cubic Hermite polynomial between every two
-    neighbours passes within :data:`KNOT_TOLERANCE` of the curve's point half-way
-    between them."""
-    for i in range(n):
-        t = lo + (hi - lo) * i / (n - 1)
-        x, y, vx, vy = _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, True)
-        mm, oo, dm, do = (x, y, vx, vy) if along_x else (y, x, vy, vx)
-        knots[i, 0] = mm
-        knots[i, 1] = oo
-        knots[i, 2] = do / dm if abs(dm) > 1e-12 * abs(do) else 0.0
+def _set_knot(knots, i, x, y, vx, vy, along_x):
+    """``knots[i] = (m, o, do/dm)`` from a point ``(x, y)`` and its derivative."""
+    mm, oo, dm, do = (x, y, vx, vy) if along_x else (y, x, vy, vx)
+    knots[i, 0] = mm
+    knots[i, 1] = oo
+    knots[i, 2] = do / dm if abs(dm) > 1e-12 * abs(do) else 0.0
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _worst_segment(knots, n):
+    """The segment of ``knots`` ``(n, 3)`` whose slopes differ most (where a cubic errs
+    most), or -1 when ``m`` does not run one way."""
     up = knots[n - 1, 0] > knots[0, 0]
+    worst, bend = 0, -1.0
     for i in range(n - 1):
         h = knots[i + 1, 0] - knots[i, 0]
         if (h > 0.0) != up or h == 0.0:
-            return False
-        t = lo + (hi - lo) * (i + 0.5) / (n - 1)
-        x, y, _, _ = _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, True)
-        mm, oo = (x, y) if along_x else (y, x)
-        guess = _hermite((mm - knots[i, 0]) / h, knots[i, 1], knots[i + 1, 1],
-                         h * knots[i, 2], h * knots[i + 1, 2])
-        if not abs(guess - oo) <= KNOT_TOLERANCE:
-            return False
-    return True
+            return -1
+        turn = abs(h * (knots[i + 1, 2] - knots[i, 2]))
+        if turn > bend:
+            worst, bend = i, turn
+    return worst
 
 
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _trace_curve(p0x, p0y, dx, dy, lo, hi, Kc, dist, lens, A, H, W, knots, tmp, index, frac):
-    """Reads of one curve: the ideal line ``p0 + t d``, ``t`` in ``[lo, hi]``, through the
-    lens (when ``lens``) and the affine ``A`` into the ``H x W`` heatmap.
+def _fine_knots(lo, hi, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots):
+    """Knots :data:`FINE_SPACING` apart along the longest run of a curve (through a lens)
+    in which ``m`` keeps the direction of its ends; returns their number."""
+    x0, y0, _, _ = _through_lens(lo, p0x, p0y, dx, dy, Kc, dist, A, True)
+    x1, y1, _, _ = _through_lens(hi, p0x, p0y, dx, dy, Kc, dist, A, True)
+    n = min(max(math.ceil(math.hypot(x1 - x0, y1 - y0) / FINE_SPACING), 1) + 1,
+            knots.shape[0])
+    for i in range(n):
+        t = lo + (hi - lo) * i / (n - 1)
+        x, y, vx, vy = _through_lens(t, p0x, p0y, dx, dy, Kc, dist, A, True)
+        _set_knot(knots, i, x, y, vx, vy, along_x)
+    up = knots[n - 1, 0] > knots[0, 0]
+    best0, best1, run0 = 0, 0, 0
+    for i in range(n - 1):
+        if (knots[i + 1, 0] > knots[i, 0]) != up or knots[i + 1, 0] == knots[i, 0]:
+            run0 = i + 1
+        elif i + 1 - run0 > best1 - best0:
+            best0, best1 = run0, i + 1
+    n = best1 - best0 + 1
+    for i in range(n):
+        for c in range(3):
+            knots[i, c] = knots[best0 + i, c]
+    return n
 
-    The curve is read where it crosses the heatmap's columns, when its ends lie farther
-    apart along x than along y, or else its rows. Along that major axis ``m`` the minor
-    coordinate is a function ``o(m)``: affine without a lens; with one, traced at
-    points :data:`KNOT_SPACING` heatmap pixels apart (position and slope, from the lens
-    model's derivative) and interpolated between them by cubic Hermite polynomials,
-    checked half-way against the curve (:data:`KNOT_TOLERANCE`). Where they miss, or
-    ``m`` turns back (near a lens' fold), the points are :data:`FINE_SPACING` apart and
-    joined by chords, and the curve is read along its longest run in one direction.
-    Reads run from where the curve enters the heatmap to where it leaves it; with more
-    columns than ``S = len(index)``, every second (third, ...) is read. Writes ``index``
-    and ``frac`` ``(S,)`` (``-1`` and 0 after the last read), uses ``knots`` ``(N, 3)``
-    and ``tmp`` ``(S,)`` as scratch; returns the step (1 or W) from a read's first pixel
-    to its second, and the number of reads.
-    """
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _reads(knots, n, hermite, along_x, H, W, tmp, index, frac):
+    """Reads of a curve given as knots ``(m, o, do/dm)`` ``(n, 3)`` along its major axis
+    (any order of ``m``): at every column (row, when not ``along_x``) ``c`` between the
+    end knots, ``o(c)`` by cubic Hermite interpolation (by chords unless ``hermite``),
+    from where the curve enters the heatmap to where it leaves it; with more columns
+    than ``S = len(index)``, every second (third, ...). Writes ``index`` and ``frac``
+    (``-1`` and 0 after the last read), uses ``tmp`` ``(S,)``; returns the number."""
     S = index.shape[0]
-    xa, ya, _, _ = _through_lens(lo, p0x, p0y, dx, dy, Kc, dist, A, lens)
-    xb, yb, _, _ = _through_lens(hi, p0x, p0y, dx, dy, Kc, dist, A, lens)
-    along_x = abs(xb - xa) >= abs(yb - ya)
-    ma, mb, oa, ob = (xa, xb, ya, yb) if along_x else (ya, yb, xa, xb)
+    if knots[n - 1, 0] < knots[0, 0]:                  # increasing m
+        for i in range(n // 2):
+            for c in range(3):
+                knots[i, c], knots[n - 1 - i, c] = knots[n - 1 - i, c], knots[i, c]
+    ma, mb = knots[0, 0], knots[n - 1, 0]
     n_axis = W if along_x else H
     n_other = H if along_x else W
-    n = 2
-    hermite = True
-    if lens:
-        n = min(max(math.ceil(math.hypot(xb - xa, yb - ya) / KNOT_SPACING), 1) + 1,
-                knots.shape[0])
-        if not _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots):
-            n = min(max(math.ceil(math.hypot(xb - xa, yb - ya) / FINE_SPACING), 1) + 1,
-                    knots.shape[0])
-            _knots(lo, hi, n, p0x, p0y, dx, dy, Kc, dist, A, along_x, knots)
-            hermite = False
-            # the longest run of points along which m keeps the direction of the ends
-            up = knots[n - 1, 0] > knots[0, 0]
-            best0, best1, run0 = 0, 0, 0
-            for i in range(n - 1):
-                if (knots[i + 1, 0] > knots[i, 0]) != up or knots[i + 1, 0] == knots[i, 0]:
-                    run0 = i + 1
-                elif i + 1 - run0 > best1 - best0:
-                    best0, best1 = run0, i + 1
-            n = best1 - best0 + 1
-            for i in range(n):
-                for c in range(3):
-                    knots[i, c] = knots[best0 + i, c]
-        if knots[n - 1, 0] < knots[0, 0]:                  # increasing m
-            for i in range(n // 2):
-                for c in range(3):
-                    knots[i, c], knots[n - 1 - i, c] = knots[n - 1 - i, c], knots[i, c]
-        ma, mb = knots[0, 0], knots[n - 1, 0]
     count = 0
-    c0 = max(math.ceil(min(ma, mb)), 0.0)
-    c1 = min(math.floor(max(ma, mb)), n_axis - 1.0)
-    m = int(c1 - c0) + 1 if ma != mb and n > 1 else 0
+    c0 = max(math.ceil(ma), 0.0)
+    c1 = min(math.floor(mb), n_axis - 1.0)
+    m = int(c1 - c0) + 1 if mb > ma and n > 1 else 0
     if m > 0:
         every = (m + S - 1) // S
         m = (m + every - 1) // every
-        if not lens:
-            slope = (ob - oa) / (mb - ma)
-            for r in range(m):
-                tmp[r] = oa + (c0 + r * every - ma) * slope
-        else:
-            # each segment's columns: one loop without branches (it vectorises)
-            r0 = 0
-            for seg in range(n - 1):
-                m0, m1 = knots[seg, 0], knots[seg + 1, 0]
-                r1 = m if seg == n - 2 else min(max(math.ceil((m1 - c0) / every), r0), m)
-                h = m1 - m0
-                o0, o1 = knots[seg, 1], knots[seg + 1, 1]
-                d0, d1 = (h * knots[seg, 2], h * knots[seg + 1, 2]) if hermite else \
-                    (o1 - o0, o1 - o0)
-                for r in range(r0, r1):
-                    tmp[r] = _hermite((c0 + r * every - m0) / h, o0, o1, d0, d1)
-                r0 = r1
+        # each segment's columns: one loop without branches (it vectorises)
+        r0 = 0
+        for seg in range(n - 1):
+            m0, m1 = knots[seg, 0], knots[seg + 1, 0]
+            r1 = m if seg == n - 2 else min(max(math.ceil((m1 - c0) / every), r0), m)
+            h = m1 - m0
+            o0, o1 = knots[seg, 1], knots[seg + 1, 1]
+            d0, d1 = (h * knots[seg, 2], h * knots[seg + 1, 2]) if hermite else \
+                (o1 - o0, o1 - o0)
+            for r in range(r0, r1):
+                tmp[r] = _hermite((c0 + r * every - m0) / h, o0, o1, d0, d1)
+            r0 = r1
         # from where the curve enters the heatmap to where it leaves it
         first, last = 0, m - 1
         while first <= last and not -0.5 <= tmp[first] <= n_other - 0.5:
@@ -562,7 +600,122 @@ def _trace_curve(p0x, p0y, dx, dy, lo, hi, Kc, dist, lens, A, H, W, knots, tmp, 
     for r in range(count, S):
         index[r] = -1
         frac[r] = 0.0
-    return (W if along_x else 1), count
+    return count
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _trace_pair(lines, ok, Kc, dist, lens, A, H, W, step, count, index, frac):
+    """Reads of the ``K`` curves of one view pair in one frame.
+
+    ``lines`` ``(K, 6)``: each curve's line of ideal pixels ``p0 + t d`` of the source
+    camera (``p0x, p0y, dx, dy``) and the interval ``[lo, hi]`` of ``t`` it covers;
+    curves with ``ok`` false have no reads. Writes ``step``, ``count`` ``(K,)`` and
+    ``index``, ``frac`` ``(K, S)``.
+
+    The curve is read where it crosses the heatmap's columns, when its ends lie farther
+    apart along x than along y, or else its rows. Along that major axis ``m`` the minor
+    coordinate is a function ``o(m)``: affine without a lens; with one, the curve is
+    traced at points about :data:`KNOT_SPACING` heatmap pixels apart (position and
+    slope, from the lens model's derivative; all points of all curves in one loop that
+    vectorises) and interpolated between them by cubic Hermite polynomials, checked
+    half-way against the curve where the slope turns most (:data:`KNOT_TOLERANCE`).
+    Where that misses, or ``m`` turns back (near a lens' fold), the points are
+    :data:`FINE_SPACING` apart and joined by chords, and the curve is read along its
+    longest run in one direction.
+    """
+    K, S = index.shape
+    fx, skew, cx, fy, cy = Kc[0, 0], Kc[0, 1], Kc[0, 2], Kc[1, 1], Kc[1, 2]
+    knots = np.empty((math.ceil(math.hypot(H, W) / FINE_SPACING) + 2, 3))
+    tmp = np.empty(S)
+    if not lens:
+        for k in range(K):
+            step[k], count[k] = 1, 0
+            if not ok[k]:
+                for r in range(S):
+                    index[k, r], frac[k, r] = -1, 0.0
+                continue
+            p0x, p0y, dx, dy, lo, hi = lines[k, 0], lines[k, 1], lines[k, 2], lines[k, 3], \
+                lines[k, 4], lines[k, 5]
+            xa, ya, vx, vy = _through_lens(lo, p0x, p0y, dx, dy, Kc, dist, A, False)
+            xb, yb, _, _ = _through_lens(hi, p0x, p0y, dx, dy, Kc, dist, A, False)
+            along_x = abs(xb - xa) >= abs(yb - ya)
+            _set_knot(knots, 0, xa, ya, vx, vy, along_x)
+            _set_knot(knots, 1, xb, yb, vx, vy, along_x)
+            step[k] = W if along_x else 1
+            count[k] = _reads(knots, 2, True, along_x, H, W, tmp, index[k], frac[k])
+        return
+    # how many points each curve is traced at: from its chord without the lens
+    n_of = np.zeros(K, dtype=np.int64)
+    first = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        if ok[k]:
+            lo, hi = lines[k, 4], lines[k, 5]
+            ex = (A[0, 0] * lines[k, 2] + A[0, 1] * lines[k, 3]) * (hi - lo)
+            ey = (A[1, 0] * lines[k, 2] + A[1, 1] * lines[k, 3]) * (hi - lo)
+            n_of[k] = min(max(math.ceil(math.hypot(ex, ey) / KNOT_SPACING), 1) + 1,
+                          knots.shape[0])
+        first[k + 1] = first[k] + n_of[k]
+    N = first[K]
+    T, XN, YN, VX, VY = np.empty(N), np.empty(N), np.empty(N), np.empty(N), np.empty(N)
+    for k in range(K):
+        p0x, p0y, dx, dy, lo, hi = lines[k, 0], lines[k, 1], lines[k, 2], lines[k, 3], \
+            lines[k, 4], lines[k, 5]
+        yn0 = (p0y - cy) / fy
+        vy = dy / fy
+        xn0 = (p0x - cx - skew * yn0) / fx
+        vx = (dx - skew * vy) / fx
+        for i in range(n_of[k]):
+            j = first[k] + i
+            T[j] = lo + (hi - lo) * i / (n_of[k] - 1)
+            XN[j], YN[j], VX[j], VY[j] = xn0, yn0, vx, vy
+    pts = np.empty((N, 4))
+    _lens_points(T, XN, YN, VX, VY, Kc, dist, A, pts)
+    # per curve: its axis, its knots, and the point that checks its cubics
+    axis_x = np.zeros(K, dtype=np.bool_)
+    seg = np.full(K, -1, dtype=np.int64)
+    Tc = np.zeros(K)
+    for k in range(K):
+        if not ok[k]:
+            continue
+        f, n = first[k], n_of[k]
+        axis_x[k] = abs(pts[f + n - 1, 0] - pts[f, 0]) >= abs(pts[f + n - 1, 1] - pts[f, 1])
+        for i in range(n):
+            _set_knot(knots, i, pts[f + i, 0], pts[f + i, 1], pts[f + i, 2], pts[f + i, 3],
+                      axis_x[k])
+        seg[k] = _worst_segment(knots, n)
+        Tc[k] = T[f] + (seg[k] + 0.5) * (T[f + n - 1] - T[f]) / (n - 1)
+    checks = np.empty((K, 4))
+    XNk, YNk, VXk, VYk = np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+    for k in range(K):
+        j = first[k]
+        if n_of[k] > 0:
+            XNk[k], YNk[k], VXk[k], VYk[k] = XN[j], YN[j], VX[j], VY[j]
+        else:
+            XNk[k] = YNk[k] = VXk[k] = VYk[k] = 0.0
+    _lens_points(Tc, XNk, YNk, VXk, VYk, Kc, dist, A, checks)
+    for k in range(K):
+        step[k], count[k] = 1, 0
+        if not ok[k]:
+            for r in range(S):
+                index[k, r], frac[k, r] = -1, 0.0
+            continue
+        f, n, along_x = first[k], n_of[k], axis_x[k]
+        for i in range(n):
+            _set_knot(knots, i, pts[f + i, 0], pts[f + i, 1], pts[f + i, 2], pts[f + i, 3],
+                      along_x)
+        smooth = seg[k] >= 0
+        if smooth:
+            i = seg[k]
+            h = knots[i + 1, 0] - knots[i, 0]
+            mm, oo = (checks[k, 0], checks[k, 1]) if along_x else (checks[k, 1], checks[k, 0])
+            guess = _hermite((mm - knots[i, 0]) / h, knots[i, 1], knots[i + 1, 1],
+                             h * knots[i, 2], h * knots[i + 1, 2])
+            smooth = abs(guess - oo) <= KNOT_TOLERANCE
+        if not smooth:
+            n = _fine_knots(lines[k, 4], lines[k, 5], lines[k, 0], lines[k, 1], lines[k, 2],
+                            lines[k, 3], Kc, dist, A, along_x, knots)
+        step[k] = W if along_x else 1
+        count[k] = _reads(knots, n, smooth, along_x, H, W, tmp, index[k], frac[k])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -597,8 +750,8 @@ def _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W,
         box[v, 0], box[v, 1], box[v, 2], box[v, 3] = xlo - pad, xhi + pad, ylo - pad, yhi + pad
 
     phi = np.empty(HW)
-    tmp = np.empty(index.shape[3])
-    knots = np.empty((math.ceil(math.hypot(H, W) / FINE_SPACING) + 2, 3))
+    lines = np.empty((K, 6))
+    ok = np.zeros(K, dtype=np.bool_)
     for p in range(P):
         u, v = pairs[p, 0], pairs[p, 1]
         Cu = _scaled(_mul_t(Rs[u], (ts[u, 0], ts[u, 1], ts[u, 2])), -1.0)
@@ -655,11 +808,7 @@ def _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W,
             if _dot(dk, _cross(nk, base)) < 0.0:
                 s = 2.0 * _dot(dk, base)
                 dk = (s * base[0] - dk[0], s * base[1] - dk[1], s * base[2] - dk[2])
-            step[g, p, k] = 1
-            count[g, p, k] = 0
-            for r in range(index.shape[3]):
-                index[g, p, k, r] = -1
-                frac[g, p, k, r] = 0.0
+            ok[k] = False
             # the half-plane seen from C_v: the line K_v^{-T} R_v n of ideal pixels
             line = _mul_t(Kv_inv, _mul(Rs[v], nk))
             ab = math.hypot(line[0], line[1])
@@ -716,9 +865,11 @@ def _trace_frame(g, Ks, Kinvs, Rs, ts, dists, lens, fold2, A, Ainv, pairs, H, W,
                         hi_t = max(hi_t, b)
             if not lo_t < hi_t:
                 continue
-            step[g, p, k], count[g, p, k] = _trace_curve(
-                p0x, p0y, dx, dy, lo_t, hi_t, Kv, dists[v], lens[v], A[g, v], H, W,
-                knots, tmp, index[g, p, k], frac[g, p, k])
+            ok[k] = True
+            lines[k, 0], lines[k, 1], lines[k, 2], lines[k, 3] = p0x, p0y, dx, dy
+            lines[k, 4], lines[k, 5] = lo_t, hi_t
+        _trace_pair(lines, ok, Kv, dists[v], lens[v], A[g, v], H, W, step[g, p], count[g, p],
+                    index[g, p], frac[g, p])
 
 
 @numba.njit(cache=True, error_model="numpy")
