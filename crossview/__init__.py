@@ -39,14 +39,15 @@ __version__ = "0.1.0"
 _LAZY = {
     "fundamental_matrix": "epipolar",
     "epipolar_fusion": "fusion",
-    "LearnedFusion": "fusion",
+    "LearnedFusion": "learned_fusion",
 }
 # triangulate, psm and rpsm are imported above, not lazily: each shares its module's
 # name, and importing a submodule rebinds the package attribute to the module.
 
 _SUBMODULES = {"camera", "heatmap", "metrics", "skeleton", "synth", "viz", "epipolar", "fusion",
                "triangulate", "psm", "rpsm", "kernels", "nets", "render", "datasets", "bench",
-               "cli", "people", "limbs", "body", "evaluation", "tables"}
+               "cli", "people", "limbs", "sampler", "learned_fusion", "body", "evaluation",
+               "tables"}
 
 
 def __getattr__(name: str):

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("kernels.*",)),
     ("algorithms", "fusion, triangulation, PSM, RPSM, limb lengths: validate, pick a "
                    "kernel, call",
-     ("fusion", "triangulate", "psm", "rpsm", "limbs")),
+     ("sampler", "fusion", "learned_fusion", "triangulate", "psm", "rpsm", "limbs")),
     ("data and models", "synthetic people, the body model, scenes, the renderer, the 2D "
                         "network, data set loaders",
      ("people", "body", "synth", "render", "nets.*", "datasets.*")),

@@ -16,11 +16,12 @@ class (:func:`is_camera`) instead of importing :mod:`crossview.camera`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from ._array import ArrayLike, all_finite, float_input, to_numpy
+from ._array import ArrayLike, all_finite, float_input, is_torch, to_numpy
 
 BACKENDS = ("naive", "numpy", "numba", "torch")   # to be dropped: see crossview.kernels
 
@@ -118,18 +119,30 @@ def check_choice(value, name: str, choices: Sequence[str]) -> str:
 
 def check_size(size, name: str, minimum: int = 1) -> tuple[int, int]:
     """A size of two integers ``>= minimum``, as a tuple (in the order given: ``(H, W)`` for
-    an array's shape, ``(width, height)`` for a size in image pixels)."""
+    an array's shape, ``(width, height)`` for a size in image pixels); ``8.5`` is an
+    error, not 8."""
     try:
         a, b = size
+        ok = all(not isinstance(v, bool) and hasattr(v, "__index__") and int(v) >= minimum
+                 for v in (a, b))
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be two integers, got {size!r}") from None
-    return check_int(a, f"{name}[0]", minimum), check_int(b, f"{name}[1]", minimum)
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be two integers >= {minimum}, got {size!r}")
+    return int(a), int(b)
 
 
 def is_camera(obj: object) -> bool:
     """Whether ``obj`` is a :class:`crossview.Camera` (or a subclass), by its class."""
     return any(k.__name__ == "Camera" and k.__module__ == "crossview.camera"
                for k in type(obj).__mro__)
+
+
+def check_camera(camera, name: str = "camera"):
+    """``camera`` if it is a :class:`crossview.Camera`; else a ``TypeError``."""
+    if not is_camera(camera):
+        raise TypeError(f"{name} must be a crossview.Camera, got {type(camera).__name__}")
+    return camera
 
 
 def check_cameras(cameras, n_views: int | None = None, *, name: str = "cameras",
@@ -141,11 +154,75 @@ def check_cameras(cameras, n_views: int | None = None, *, name: str = "cameras",
         raise TypeError(f"{name} must be a list of crossview.Camera objects, one per view; got "
                         f"{type(cameras).__name__}")
     for i, c in enumerate(cameras):
-        if not is_camera(c):
-            raise TypeError(f"{name}[{i}] must be a crossview.Camera, got {type(c).__name__}")
+        check_camera(c, f"{name}[{i}]")
     if len(cameras) < 2:
         raise ValueError(f"{name}: at least two views are needed, got {len(cameras)}")
     if n_views is not None and len(cameras) != n_views:
         raise ValueError(f"{name} has {len(cameras)} cameras but {views_of} have {n_views} "
                          "views")
     return list(cameras)
+
+
+def _extremes(x) -> tuple[float, float]:
+    """``(min, max)`` of an array or tensor (NaN if it holds a NaN); ``(0, 0)`` if empty."""
+    if is_torch(x):
+        if x.numel() == 0:
+            return 0.0, 0.0
+        import torch
+
+        lo, hi = torch.aminmax(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x)
+        return float(lo), float(hi)
+    if x.size == 0:
+        return 0.0, 0.0
+    return float(x.min()), float(x.max())
+
+
+def check_heatmaps(heatmaps, affines, *, n_joints: int | None = None,
+                   nonnegative: bool = False):
+    """Validated heatmaps and their crop affines: ``(heatmaps, affines, batched)``.
+
+    ``heatmaps`` ``(V, J, H, W)`` or ``(B, V, J, H, W)``, NumPy or torch, come back batched
+    ``(B, V, J, H, W)``: a floating array or tensor keeps its dtype (and device), anything
+    else becomes float64 NumPy. They must be finite, at least 2 x 2 pixels, hold at
+    least two views, ``n_joints`` joints when given, and no negative value when
+    ``nonnegative`` (a logarithm will be taken). ``affines`` (image px -> heatmap px)
+    come back as float64 NumPy, ``(V, 2, 3)`` when shared by all frames or ``(B, V, 2, 3)``,
+    each with an invertible linear part. ``batched`` tells whether the input had a batch
+    axis.
+    """
+    hm = heatmaps if is_torch(heatmaps) else np.asarray(heatmaps)
+    if not (is_torch(hm) and hm.is_floating_point()) and not (
+            not is_torch(hm) and hm.dtype.kind == "f"):
+        hm = as_float_array(hm, "heatmaps", finite=False)
+    if hm.ndim not in (4, 5):
+        raise ValueError("heatmaps must have shape (V, J, H, W) or (B, V, J, H, W), got shape "
+                         f"{tuple(hm.shape)}")
+    lo, hi = _extremes(hm)          # one pass for both checks: NaN shows in the extremes
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError("heatmaps must be finite, but it contains NaN or infinite values")
+    if nonnegative and lo < 0:
+        raise ValueError("heatmaps must be non-negative (clip a network's output with "
+                         "np.clip(h, 0, None) first)")
+    batched = hm.ndim == 5
+    if not batched:
+        hm = hm[None]
+    B, V, J, H, W = hm.shape
+    if H < 2 or W < 2:
+        raise ValueError(f"heatmaps must be at least 2 x 2 pixels, got {H} x {W}")
+    if V < 2:
+        raise ValueError(f"heatmaps: at least two views are needed, got {V}")
+    if n_joints is not None and J != n_joints:
+        raise ValueError(f"heatmaps must have {n_joints} joints (axis -3, the Human3.6M "
+                         f"skeleton), got {J}")
+    A = check_affines(to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3))))
+    A = np.asarray(A, dtype=np.float64)
+    shapes = f"({V}, 2, 3)" + (f" or ({B}, {V}, 2, 3)" if batched else "")
+    if A.ndim not in (3, 4) or (A.ndim == 4 and not batched):
+        raise ValueError(f"affines must have shape {shapes} to match heatmaps, got shape "
+                         f"{A.shape}")
+    if A.shape[-3] != V:
+        raise ValueError(f"affines has {A.shape[-3]} views but heatmaps have {V} views "
+                         f"(affines must have shape {shapes})")
+    if A.ndim == 4 and A.shape[0] != B:
+        raise ValueError(f"affines has {A.shape[0]} frames but heatmaps have {B} frames")
+    return hm, A, batched

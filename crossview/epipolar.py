@@ -21,28 +21,22 @@ than tracing one curve per pixel.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ._array import ArrayLike, is_torch, like, to_numpy, xp
-from ._validate import as_float_array, check_affines, check_int
+from ._validate import as_float_array, check_affines, check_camera, check_size
 from .camera import Camera
-from .heatmap import _size, invert_affine
 
 __all__ = [
-    "EpipolarSampler",
     "epipolar_curve",
     "epipolar_lines",
     "epipole",
     "essential_matrix",
     "fundamental_matrices",
     "fundamental_matrix",
-    "get_sampler",
+    "homogeneous_affine",
     "point_line_distance",
     "relative_pose",
     "skew",
@@ -56,19 +50,13 @@ def skew(v: ArrayLike) -> np.ndarray:
     return np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
 
 
-def _check_camera(cam, name: str) -> Camera:
-    if not isinstance(cam, Camera):
-        raise TypeError(f"{name} must be a crossview.Camera, got {type(cam).__name__}")
-    return cam
-
-
 def relative_pose(cam_a: Camera, cam_b: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Pose of camera ``b`` relative to camera ``a``: ``(R, t)`` with ``x_b = R x_a + t``.
 
     ``x_a``, ``x_b`` are the camera-frame coordinates (mm) of one world point.
     """
-    _check_camera(cam_a, "cam_a")
-    _check_camera(cam_b, "cam_b")
+    check_camera(cam_a, "cam_a")
+    check_camera(cam_b, "cam_b")
     R = cam_b.R @ cam_a.R.T
     return R, cam_b.t - R @ cam_a.t
 
@@ -86,7 +74,7 @@ def essential_matrix(cam_a: Camera, cam_b: Camera) -> np.ndarray:
     return skew(t) @ R
 
 
-def _homogeneous_affine(A: np.ndarray) -> np.ndarray:
+def homogeneous_affine(A: np.ndarray) -> np.ndarray:
     """``(..., 2, 3)`` affines -> ``(..., 3, 3)`` homogeneous matrices."""
     out = np.zeros(A.shape[:-2] + (3, 3))
     out[..., :2, :] = A
@@ -117,8 +105,8 @@ def fundamental_matrix(cam_a: Camera, cam_b: Camera, affine_a: ArrayLike | None 
     ref = affine_a if is_torch(affine_a) else affine_b
     Aa = check_affines(to_numpy(as_float_array(affine_a, "affine_a", trailing=(2, 3))), "affine_a")
     Ab = check_affines(to_numpy(as_float_array(affine_b, "affine_b", trailing=(2, 3))), "affine_b")
-    Ma_inv = np.linalg.inv(_homogeneous_affine(Aa))
-    Mb_inv = np.linalg.inv(_homogeneous_affine(Ab))
+    Ma_inv = np.linalg.inv(homogeneous_affine(Aa))
+    Mb_inv = np.linalg.inv(homogeneous_affine(Ab))
     Fh = np.swapaxes(Mb_inv, -1, -2) @ F @ Ma_inv
     Fh = Fh / np.linalg.norm(Fh, axis=(-2, -1), keepdims=True)
     return like(Fh, ref) if is_torch(ref) else Fh
@@ -205,8 +193,8 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
     no ray: its curve is all NaN. With ``affine_b`` the result is in heatmap pixels of
     ``b``, and with ``heatmap_size`` ``(H, W)`` too, points outside the heatmap are NaN.
     """
-    _check_camera(cam_a, "cam_a")
-    _check_camera(cam_b, "cam_b")
+    check_camera(cam_a, "cam_a")
+    check_camera(cam_b, "cam_b")
     uv = to_numpy(as_float_array(uv, "uv", trailing=(2,)))
     if depths is None:
         depths = 1.0 / np.linspace(1.0 / 200.0, 1.0 / 20000.0, 64)
@@ -232,281 +220,10 @@ def epipolar_curve(uv: ArrayLike, cam_a: Camera, cam_b: Camera, depths: ArrayLik
         A = to_numpy(as_float_array(affine_b, "affine_b", trailing=(2, 3)))
         out = out @ A[:, :2].T + A[:, 2]       # NaN (behind camera b) stays NaN
         if heatmap_size is not None:
-            H, W = _heatmap_size(heatmap_size)
+            H, W = check_size(heatmap_size, "heatmap_size", minimum=2)
             inside = (out[..., 0] >= -0.5) & (out[..., 0] <= W - 0.5) & \
                      (out[..., 1] >= -0.5) & (out[..., 1] <= H - 0.5)
             out = np.where(inside[..., None], out, np.nan)
     elif heatmap_size is not None:
         raise ValueError("heatmap_size needs affine_b (the map from image to heatmap pixels)")
     return out
-
-
-def _heatmap_size(size, minimum: int = 2) -> tuple[int, int]:
-    """``(H, W)`` as two integers >= ``minimum`` (8.5 is an error, not 8)."""
-    try:
-        H, W = _size(size)
-    except ValueError:
-        H = W = 0
-    if min(H, W) < minimum:
-        raise ValueError(f"heatmap_size must be (H, W) with positive integers"
-                         f"{f' >= {minimum}' if minimum > 1 else ''}, got {size!r}")
-    return H, W
-
-
-# ---------------------------------------------------------------------- the fusion sampler
-def _view_pairs(V: int) -> np.ndarray:
-    """Ordered view pairs ``(V (V - 1), 2)``: ``(u, v)``, ``u != v``, by ``u`` then ``v``."""
-    return np.array([(u, v) for u in range(V) for v in range(V) if v != u], dtype=np.int64)
-
-
-def _pair_index(V: int, u: int, v: int) -> int:
-    """Row of the ordered pair (target ``u``, source ``v``) in :func:`_view_pairs`."""
-    if not (0 <= u < V and 0 <= v < V) or u == v:
-        raise ValueError(f"(u, v) must be two different views in 0..{V - 1}, got ({u}, {v})")
-    return u * (V - 1) + (v if v < u else v - 1)
-
-
-def _pixel_grid(H: int, W: int) -> np.ndarray:
-    """Heatmap pixel centres ``(H * W, 2)`` as ``(x, y)``, row-major (index ``i * W + j``)."""
-    ys, xs = np.mgrid[0:H, 0:W]
-    return np.stack([xs.ravel(), ys.ravel()], -1).astype(np.float64)
-
-
-@functools.lru_cache(maxsize=16)
-def _border(H: int, W: int, per_edge: int = 16) -> np.ndarray:
-    """Points ``(4 * per_edge, 2)`` on the outer edge of a heatmap (its pixels' outer edges)."""
-    s = np.linspace(0.0, 1.0, per_edge, endpoint=False)
-    x0, x1, y0, y1 = -0.5, W - 0.5, -0.5, H - 0.5
-    top = np.stack([x0 + s * (x1 - x0), np.full_like(s, y0)], -1)
-    right = np.stack([np.full_like(s, x1), y0 + s * (y1 - y0)], -1)
-    bottom = np.stack([x1 - s * (x1 - x0), np.full_like(s, y1)], -1)
-    left = np.stack([np.full_like(s, x0), y1 - s * (y1 - y0)], -1)
-    return np.concatenate([top, right, bottom, left])
-
-
-@dataclass(frozen=True, eq=False)
-class EpipolarSampler:
-    """Where analytic fusion reads each source heatmap: a fan of epipolar curves per view pair.
-
-    Built by :meth:`build` (or, cached, by :func:`get_sampler`). ``G`` is 1 when the
-    affines are shared by all frames and the number of frames otherwise; ``P = V (V - 1)``
-    ordered pairs ``(u, v)`` (target ``u`` receives evidence from source ``v``), in the
-    order ``u = 0, 1, ...`` and, within ``u``, increasing ``v``; ``K = n_lines``;
-    ``S = n_samples``, the most reads a curve can have (default ``max(H, W)``).
-
-    A curve is read where it crosses the source heatmap's pixel columns (when it runs
-    more along ``x`` than along ``y``) or pixel rows: there the bilinear interpolation of
-    the heatmap is a linear interpolation between two pixels, one read of two values.
-    A line across a heatmap crosses at most ``max(H, W)`` of them, about one per pixel
-    of its length.
-
-    Attributes
-    ----------
-    pairs : (P, 2) int, ``(u, v)`` of each pair.
-    index : (G, P, K, S) int32, flat index ``y * W + x`` in the source heatmap of the
-        first of the two pixels each read interpolates; a curve's reads come first,
-        followed by ``-1`` (and ``frac`` 0) up to ``S``.
-    count : (G, P, K) int32, the number of reads of each curve.
-    step : (G, P, K) int32, from a read's first pixel to its second: ``W`` (the pixel
-        below: the curve crosses columns) or ``1`` (the pixel to the right: it crosses
-        rows).
-    frac : (G, P, K, S) float32, the weight in ``[0, 1]`` of the second pixel.
-    bins : (G, P, H * W) int32, for every target pixel the curve ``k`` such that its
-        epipolar half-plane lies between those of curves ``k`` and ``k + 1``.
-    weights : (G, P, H * W) float32, the interpolation weight of curve ``k + 1``.
-    angles : (G, P, K) float64, the epipolar half-plane of each curve: its angle (rad)
-        about the baseline from the half-plane of the target heatmap's centre.
-    """
-
-    n_views: int
-    heatmap_size: tuple[int, int]
-    pairs: np.ndarray
-    index: np.ndarray
-    count: np.ndarray
-    step: np.ndarray
-    frac: np.ndarray
-    bins: np.ndarray
-    weights: np.ndarray
-    angles: np.ndarray
-
-    # -------------------------------------------------------------- construction
-    @classmethod
-    def build(cls, cameras: Sequence[Camera], affines: ArrayLike, heatmap_size: tuple[int, int],
-              n_samples: int | None = None, n_lines: int | None = None) -> EpipolarSampler:
-        """Trace the curves for ``cameras`` and ``affines`` ``(V, 2, 3)`` or ``(G, V, 2, 3)``.
-
-        ``n_lines`` curves per view pair (default ``4 max(H, W)``), spread evenly in
-        angle over the epipolar half-planes of the target heatmap's pixels. Each curve
-        is the part of its epipolar line (in ideal pixels of the source camera) whose
-        points can lie in front of both cameras, inside the source heatmap and inside
-        the fold of the source camera's lens (:attr:`crossview.Camera.fold_radius`),
-        seen through the lens and the crop affine. It is read where it crosses the
-        heatmap's columns (or rows), at most ``n_samples`` times (default
-        ``max(H, W)``: every column; fewer read every second, third, ... column).
-        """
-        from .kernels.fusion_numba import trace
-
-        H, W = _heatmap_size(heatmap_size)
-        cameras = list(cameras)
-        V = len(cameras)
-        if V < 2:
-            raise ValueError(f"cameras must hold at least two views, got {V}")
-        for i, c in enumerate(cameras):
-            _check_camera(c, f"cameras[{i}]")
-        A = to_numpy(as_float_array(affines, "affines", trailing=(V, 2, 3), min_ndim=3))
-        if A.ndim == 3:
-            A = A[None]
-        if A.ndim != 4:
-            raise ValueError(f"affines must have shape (V, 2, 3) or (B, V, 2, 3), got {A.shape}")
-        S = check_int(n_samples, "n_samples", 2) if n_samples is not None else max(H, W)
-        K = check_int(n_lines, "n_lines", 2) if n_lines is not None else 4 * max(H, W)
-        G = A.shape[0]
-        pairs = _view_pairs(V)
-        centers = np.stack([c.center for c in cameras])
-        near = np.linalg.norm(centers[:, None] - centers[None], axis=-1) < 1e-9
-        for u, v in pairs:
-            if near[u, v]:
-                raise ValueError(f"cameras {u} and {v} share a centre; fusion needs a baseline")
-        P = len(pairs)
-        lens = np.array([c.has_distortion for c in cameras])
-        fold = np.array([c.fold_radius for c in cameras])
-        index = np.empty((G, P, K, S), dtype=np.int32)
-        frac = np.empty((G, P, K, S), dtype=np.float32)
-        count = np.empty((G, P, K), dtype=np.int32)
-        step = np.empty((G, P, K), dtype=np.int32)
-        bins = np.empty((G, P, H * W), dtype=np.int32)
-        weights = np.empty((G, P, H * W), dtype=np.float32)
-        angles = np.empty((G, P, K))
-        Ks = np.stack([c.K for c in cameras])
-        trace(Ks, np.linalg.inv(Ks), np.stack([c.R for c in cameras]),
-              np.stack([c.t for c in cameras]), np.stack([c.dist for c in cameras]), lens,
-              fold * fold, np.ascontiguousarray(A), invert_affine(A), pairs, H, W,
-              _border(H, W), index, count, step, frac, bins, weights, angles)
-        return cls(n_views=V, heatmap_size=(H, W), pairs=pairs, index=index, count=count,
-                   step=step, frac=frac, bins=bins, weights=weights, angles=angles)
-
-    # -------------------------------------------------------------- sizes
-    @property
-    def n_frames(self) -> int:
-        """``G``: 1 for affines shared by all frames, else the number of frames."""
-        return self.index.shape[0]
-
-    @property
-    def n_lines(self) -> int:
-        return self.index.shape[2]
-
-    @property
-    def n_samples(self) -> int:
-        """``S``: the most reads a curve can have."""
-        return self.index.shape[3]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.index, self.count, self.step, self.frac, self.bins,
-                                      self.weights))
-
-    def pair_index(self, u: int, v: int) -> int:
-        """Row of the ordered pair (target ``u``, source ``v``) in :attr:`pairs`."""
-        return _pair_index(self.n_views, u, v)
-
-    # -------------------------------------------------------------- inspection
-    def positions(self, frame: int = 0) -> np.ndarray:
-        """Read positions ``(P, K, S, 2)`` in source heatmap pixels, NaN after a curve's reads.
-
-        Positions in the half-pixel margin of the heatmap are moved onto its outer
-        pixel centres, as the interpolation sees them.
-        """
-        W = self.heatmap_size[1]
-        ok = self.index[frame] >= 0
-        idx = np.where(ok, self.index[frame], 0).astype(np.int64)
-        f = self.frac[frame].astype(np.float64)
-        across = (self.step[frame] == W)[..., None]           # the curve crosses columns
-        x = idx % W + np.where(across, 0.0, f)
-        y = idx // W + np.where(across, f, 0.0)
-        return np.where(ok[..., None], np.stack([x, y], -1), np.nan)
-
-    def pixel_curve(self, u: int, v: int, pixel: tuple[int, int], frame: int = 0) -> np.ndarray:
-        """The epipolar curve ``(S, 2)`` in view ``v`` of heatmap pixel ``(i, j)`` of view ``u``.
-
-        Interpolated between the two curves that bracket the pixel's epipolar half-plane,
-        at the columns (or rows) both cross; NaN after those. Where the two cross
-        different sets (one runs more along ``x``, the other along ``y``), the reads of
-        the nearer curve.
-        """
-        H, W = self.heatmap_size
-        i, j = pixel
-        if not (0 <= i < H and 0 <= j < W):
-            raise ValueError(f"pixel must be (row, column) inside {H}x{W}, got {pixel!r}")
-        p = self.pair_index(u, v)
-        q = i * W + j
-        k, w = int(self.bins[frame, p, q]), float(self.weights[frame, p, q])
-        xy = self.positions(frame)[p]
-        out = np.full((self.n_samples, 2), np.nan)
-        a, b = xy[k], xy[k + 1]
-        a, b = a[~np.isnan(a).any(-1)], b[~np.isnan(b).any(-1)]
-        if self.step[frame, p, k] != self.step[frame, p, k + 1]:
-            near = a if w < 0.5 else b
-            out[:len(near)] = near
-            return out
-        axis = 0 if self.step[frame, p, k] == W else 1        # the coordinate reads share
-        common, ia, ib = np.intersect1d(a[:, axis], b[:, axis], return_indices=True)
-        out[:len(common)] = (1.0 - w) * a[ia] + w * b[ib]
-        return out
-
-    def fusion_matrix(self, u: int, v: int, frame: int = 0) -> np.ndarray:
-        """The mean-along-the-curve evidence as a matrix ``M`` ``(H W, H W)``.
-
-        ``M @ h_v.ravel()`` is the evidence that view ``v`` sends to every pixel of
-        view ``u`` with ``reduce="mean"`` (linear in the source heatmap, unlike
-        ``"max"``). Row ``i * W + j`` is the weight map of target pixel ``(i, j)``.
-        """
-        H, W = self.heatmap_size
-        p = self.pair_index(u, v)
-        K, S = self.n_lines, self.n_samples
-        valid = self.index[frame, p] >= 0
-        idx = self.index[frame, p]
-        f = self.frac[frame, p].astype(np.float64)
-        second = idx + self.step[frame, p][:, None]
-        curves = np.zeros((K, H * W))
-        rows = np.repeat(np.arange(K), S).reshape(K, S)
-        count = np.maximum(valid.sum(1, keepdims=True), 1)
-        for pix, wgt in ((idx, 1.0 - f), (second, f)):
-            np.add.at(curves, (rows[valid], pix[valid]), (wgt / count)[valid])
-        k = self.bins[frame, p]
-        w = self.weights[frame, p].astype(np.float64)[:, None]
-        return (1.0 - w) * curves[k] + w * curves[k + 1]
-
-
-# ---------------------------------------------------------------------- cache
-_CACHE: OrderedDict[str, EpipolarSampler] = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def _geometry_key(cameras, affines: np.ndarray, size, n_samples, n_lines) -> str:
-    h = hashlib.sha1()
-    for c in cameras:
-        for arr in (c.K, c.R, c.t, c.dist):
-            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    h.update(np.ascontiguousarray(affines, dtype=np.float64).tobytes())
-    h.update(repr((affines.shape, tuple(size), n_samples, n_lines)).encode())
-    return h.hexdigest()
-
-
-def get_sampler(cameras: Sequence[Camera], affines: ArrayLike, heatmap_size: tuple[int, int],
-                n_samples: int | None = None, n_lines: int | None = None) -> EpipolarSampler:
-    """:meth:`EpipolarSampler.build`, remembered for the last few geometries.
-
-    The curves depend only on the cameras, affines and sizes, never on heatmap
-    values: a rig with fixed crops builds them once for all frames and joints.
-    """
-    A = to_numpy(as_float_array(affines, "affines", trailing=(2, 3)))
-    key = _geometry_key(cameras, A, _heatmap_size(heatmap_size), n_samples, n_lines)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    sampler = EpipolarSampler.build(cameras, A, heatmap_size, n_samples, n_lines)
-    _CACHE[key] = sampler
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return sampler

@@ -21,25 +21,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import ArrayLike, concat, is_torch, like, to_numpy, xp
-from ._validate import as_float_array, check_affines, check_finite, check_positive
+from ._validate import as_float_array, check_affines, check_finite, check_positive, check_size
 
 #: Largest relative difference between the x and y scales of :func:`crop_affine`
 #: (heatmap pixels per image pixel) that is not taken for a swapped size. Boxes made
 #: with :func:`bounding_box` at the heatmap's aspect match exactly; 2% leaves room
 #: for boxes rounded to whole image pixels (half a pixel in 50).
 ASPECT_TOLERANCE = 0.02
-
-
-def _size(size) -> tuple[int, int]:
-    """A heatmap size ``(H, W)`` (rows, columns) as two positive integers."""
-    try:
-        H, W = size
-    except (TypeError, ValueError):
-        raise ValueError(f"heatmap size must be (H, W), got {size!r}") from None
-    ok = all(not isinstance(n, bool) and hasattr(n, "__index__") and int(n) >= 1 for n in (H, W))
-    if not ok:
-        raise ValueError(f"heatmap size must be (H, W) with positive integers, got {size!r}")
-    return int(H), int(W)
 
 
 def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0,
@@ -50,7 +38,7 @@ def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0
     ``exp(-((x - px)^2 + (y - py)^2) / (2 sigma^2))`` scaled by ``amplitude``
     ``(...)`` (default 1; 0 leaves the map empty). NumPy input gives float32.
     """
-    H, W = _size(size)
+    H, W = check_size(size, "size")
     sigma = check_positive(sigma, "sigma")
     points = as_float_array(points, "points", trailing=(2,))
     m = xp(points)
@@ -111,7 +99,7 @@ def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int
     a ``(W, H)`` heatmap size or a ``(height, width)`` box gives. ``anisotropic=True``
     accepts it, for a deliberately stretched crop.
     """
-    H, W = _size(heatmap_size)
+    H, W = check_size(heatmap_size, "heatmap_size")
     center = as_float_array(center, "center", trailing=(2,))
     size = as_float_array(size, "size", trailing=(2,))
     if bool((size <= 0).any()):

@@ -24,7 +24,6 @@ book derives the difference.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ import numpy as np
 from ._array import ArrayLike, is_torch, to_numpy
 from ._validate import (
     as_float_array,
-    check_affines,
     check_cameras,
+    check_heatmaps,
     check_int,
     check_positive,
 )
@@ -85,58 +84,19 @@ def camera_arrays(cameras: Sequence[Camera], affines: np.ndarray):
     return R, t, dist, np.concatenate([M, o[..., None]], -1)
 
 
-def _extremes(x) -> tuple[float, float]:
-    """``(min, max)`` of an array or tensor (NaN if it holds a NaN); ``(0, 0)`` if empty."""
-    if is_torch(x):
-        if x.numel() == 0:
-            return 0.0, 0.0
-        import torch
-
-        lo, hi = torch.aminmax(x)
-        return float(lo), float(hi)
-    if x.size == 0:
-        return 0.0, 0.0
-    return float(x.min()), float(x.max())
-
-
 def prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend) -> Problem:
     """Validate the shared inputs of PSM and RPSM and bring them to batched NumPy form;
     ``backend`` (``None`` for the default) is resolved once, here."""
     backend = resolve_backend(backend, heatmaps)
     floor = check_positive(floor, "floor")
     ref = heatmaps
-    hm = as_float_array(heatmaps, "heatmaps", trailing=(None, None, None, None), finite=False)
-    # one pass over the heatmaps for both checks: NaN and infinities show in the extremes
-    lo, hi = _extremes(hm)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError("heatmaps must be finite, but it contains NaN or infinite values")
-    if hm.ndim not in (4, 5):
-        raise ValueError("heatmaps must have shape (V, J, H, W) or (B, V, J, H, W), got shape "
-                         f"{tuple(hm.shape)}")
-    if lo < 0:
-        raise ValueError("heatmaps must be non-negative (clip a network's output with "
-                         "np.clip(h, 0, None) first)")
-    batched = hm.ndim == 5
+    hm, A, batched = check_heatmaps(heatmaps, affines, n_joints=SKELETON.n_joints,
+                                    nonnegative=True)
     if not (backend == "torch" and is_torch(hm)):        # tensors stay on their device
         hm = to_numpy(hm).astype(np.float64, copy=False)
-    if not batched:
-        hm = hm[None]
     B, V, J = hm.shape[:3]
-    if hm.shape[3] < 2 or hm.shape[4] < 2:
-        raise ValueError(f"heatmaps must be at least 2 x 2 pixels, got {hm.shape[3]} x "
-                         f"{hm.shape[4]}")
-    if V < 2:
-        raise ValueError(f"heatmaps: at least two views are needed, got {V}")
-    if J != SKELETON.n_joints:
-        raise ValueError(f"heatmaps must have {SKELETON.n_joints} joints (axis -3, the "
-                         f"Human3.6M skeleton), got {J}")
     cameras = check_cameras(cameras, V)
-    A = check_affines(to_numpy(as_float_array(affines, "affines", trailing=(None, 2, 3))))
-    if A.shape == (V, 2, 3):
-        A = np.broadcast_to(A, (B, V, 2, 3))
-    elif A.shape != (B, V, 2, 3):
-        raise ValueError(f"affines must have shape ({V}, 2, 3) or ({B}, {V}, 2, 3) to match "
-                         f"heatmaps, got shape {A.shape}")
+    A = np.broadcast_to(A, (B, V, 2, 3))
     if limb_lengths is None or isinstance(limb_lengths, LimbLengthPrior):
         prior = LIMB_PRIOR if limb_lengths is None else limb_lengths
         lengths = np.broadcast_to(prior.mean, (B, J)).copy()

@@ -19,11 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "crossview"
 #: Upward imports ``(importer, imported)`` that remain while the layers below are being
 #: reworked. The test fails when one of them goes away (remove it here) and when a new
 #: one appears (fix the import instead of adding it here): the set only ever shrinks.
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # geometry traces fusion's epipolar curves with a Numba kernel; the curve tracing
-    # belongs to the fusion kernels (issue 12, item 2)
-    ("epipolar", "kernels.fusion_numba"),
-}
+KNOWN_VIOLATIONS: set[tuple[str, str]] = set()
 
 
 # ---------------------------------------------------------------------- reading the modules

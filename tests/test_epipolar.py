@@ -4,17 +4,16 @@ import torch
 
 import crossview as cv
 from crossview.epipolar import (
-    EpipolarSampler,
     epipolar_curve,
     epipolar_lines,
     epipole,
     essential_matrix,
     fundamental_matrices,
     fundamental_matrix,
-    get_sampler,
     point_line_distance,
     relative_pose,
 )
+from crossview.sampler import EpipolarSampler, get_sampler
 
 LENS = (-0.2, 0.12, 0.001, -0.0015, -0.01)
 

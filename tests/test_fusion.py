@@ -3,8 +3,9 @@ import pytest
 import torch
 
 import crossview as cv
-from crossview.epipolar import EpipolarSampler, get_sampler
-from crossview.fusion import LearnedFusion, epipolar_fusion, epipolar_mass
+from crossview.fusion import epipolar_fusion
+from crossview.learned_fusion import LearnedFusion, epipolar_mass
+from crossview.sampler import EpipolarSampler, get_sampler
 
 FAST = ["numpy", "numba", "torch"]
 
@@ -198,7 +199,7 @@ def test_bad_fusion_inputs(small):
         epipolar_fusion(hm, cams, A[:, :3])
     with pytest.raises(ValueError, match=r"affines has 2 frames but heatmaps have 3 frames"):
         epipolar_fusion(hm, cams, A[:2])
-    with pytest.raises(ValueError, match=r"affines must have shape \(V, 2, 3\), got"):
+    with pytest.raises(ValueError, match=r"affines must have shape \(4, 2, 3\) to match"):
         epipolar_fusion(hm[0], cams, A)
     with pytest.raises(ValueError, match=r"affines must have shape"):
         epipolar_fusion(hm, cams, np.zeros((4, 3, 3)))
@@ -334,10 +335,10 @@ def test_bench_fusion_reports_every_backend(capsys, monkeypatch):
 
 
 def test_sampler_is_shared_by_fusion_calls(small, monkeypatch):
-    from crossview import epipolar
+    from crossview.sampler import clear_sampler_cache
 
     hm, A, cams = small
-    epipolar._CACHE.clear()
+    clear_sampler_cache()
     built = []
     build = EpipolarSampler.build.__func__
     monkeypatch.setattr(EpipolarSampler, "build",

@@ -14,8 +14,7 @@ from crossview.psm import kernel_inputs, prepare_inputs
 from crossview.rpsm import stage_sizes
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family,backend", [(f, b) for f, bs in FAMILIES.items() for b in bs])
 def test_every_backend_provides_its_familys_interface(family, backend):
     kernel = load_kernel(family, backend)
     assert isinstance(kernel, PROTOCOLS[family]), f"{kernel.__name__} lacks part of the interface"
@@ -80,7 +79,26 @@ def test_bridge_keeps_the_inputs_kind_device_and_dtype():
 
 
 def test_kernel_modules_are_named_after_family_and_backend():
-    for family in FAMILIES:
-        for backend in BACKENDS:
+    for family, backends in FAMILIES.items():
+        for backend in backends:
             module = importlib.import_module(f"crossview.kernels.{family}_{backend}")
             assert load_kernel(family, backend) is module
+
+
+def test_the_curves_family_is_one_source_run_plain_and_compiled(h36m):
+    from crossview.kernels import curves_naive, curves_numba
+    from crossview.sampler import EpipolarSampler
+
+    s = cv.make_scenes(1, "h36m", seed=4, heatmaps=False)
+    built = {}
+    for name, tracer in (("naive", curves_naive), ("numba", curves_numba)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("crossview.sampler.load_kernel", lambda family, backend, t=tracer: t)
+            built[name] = EpipolarSampler.build(h36m, s.affines[0], (12, 16), n_lines=24)
+    a, b = built["naive"], built["numba"]
+    for field in ("index", "count", "step", "bins"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    for field in ("frac", "weights", "angles"):
+        assert np.allclose(getattr(a, field), getattr(b, field), atol=1e-6), field
+    with pytest.raises(ValueError, match="the curves family has the backends 'naive', 'numba'"):
+        load_kernel("curves", "torch")

@@ -53,3 +53,22 @@ def test_every_copy_agrees_with_the_source(lenses):
         for name, got in (("psm_naive", naive), ("psm_numba", numba), ("psm_numpy", numpy),
                           ("psm_torch", tensor.numpy())):
             assert np.allclose(got, want, rtol=0, atol=1e-12), name
+
+
+def test_the_curve_tracers_copies_agree_with_the_source(lenses):
+    from crossview.camera import undistort_normalized
+    from crossview.kernels import curves, curves_numba
+
+    dist, xn = lenses
+    K, A = np.eye(3), np.array([[1.0, 0, 0], [0, 1.0, 0]])       # ideal pixel = normalised
+    for d, pts in zip(dist, xn):
+        want = distort_normalized(pts, d)
+        for module in (curves, curves_numba._compiled):           # plain and compiled
+            got = np.array([module._through_lens(0.0, x, y, 1.0, 0.0, K, d, A, True)[:2]
+                            for x, y in pts])
+            assert np.allclose(got, want, rtol=0, atol=1e-12), module.__name__
+            x, y = want[:, 0].copy(), want[:, 1].copy()           # Newton from the image
+            for _ in range(8):
+                module._newton_step(x, y, want[:, 0], want[:, 1], *d[[0, 1, 2, 3, 4]])
+            ref = undistort_normalized(want, d)
+            assert np.allclose(np.column_stack([x, y]), ref, atol=1e-10), module.__name__

@@ -47,7 +47,7 @@ def test_forward_backward_reduces_the_loss(device, dtype):
 
 def test_multiview_heads(tiny):
     torch.manual_seed(0)
-    from crossview.fusion import LearnedFusion
+    from crossview.learned_fusion import LearnedFusion
 
     backbone = nets.PoseNet(widths=(8, 16, 16, 16))
     batch = torch.utils.data.default_collate([tiny[0], tiny[1]])
@@ -163,7 +163,7 @@ def test_training_is_seeded_and_resumes_from_checkpoints(tiny, tmp_path):
 
 
 def test_fusion_layer_training_lowers_its_loss(tiny):
-    from crossview.fusion import LearnedFusion
+    from crossview.learned_fusion import LearnedFusion
 
     layer = LearnedFusion(4, (16, 16))
     noisy = tiny.heatmaps * 0.5 + np.random.default_rng(0).uniform(0, 0.2, tiny.heatmaps.shape)
@@ -181,7 +181,7 @@ def test_jdr_breakdown_of_ground_truth_and_of_shifted_heatmaps(tiny):
 
 
 def test_save_and_load_round_trip(tiny, tmp_path):
-    from crossview.fusion import LearnedFusion
+    from crossview.learned_fusion import LearnedFusion
 
     config = nets.TrainConfig(widths=(8, 16, 16, 16))
     net = nets.PoseNet(widths=config.widths)

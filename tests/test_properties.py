@@ -222,9 +222,11 @@ def test_rpsm_backends_agree_on_random_heatmaps(seed, n_views, depth):
 def test_fusion_backends_agree_on_random_heatmaps(seed, n_views, reduce, self_weight):
     hm, cams, A, _ = random_problem(seed, n_views, (9, 11))
     hm = hm[:, :2] - 0.3                # a network's raw output may be negative
-    ref = cv.epipolar_fusion(hm, cams, A, self_weight, reduce, n_lines=12, backend="naive")
+    ref = cv.epipolar_fusion(hm, cams, A, self_weight=self_weight, reduce=reduce,
+                             n_lines=12, backend="naive")
     for backend in ("numpy", "numba", "torch"):
-        got = cv.epipolar_fusion(hm, cams, A, self_weight, reduce, n_lines=12, backend=backend)
+        got = cv.epipolar_fusion(hm, cams, A, self_weight=self_weight, reduce=reduce,
+                                 n_lines=12, backend=backend)
         assert np.abs(got - ref).max() < 1e-9, backend
 
 

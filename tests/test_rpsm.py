@@ -128,7 +128,7 @@ def test_bad_input(clean):
         cv.rpsm(np.where(hm > 0.5, np.inf, hm), cams, A)
     with pytest.raises(ValueError, match="projects far outside"):
         cv.rpsm(hm, cams, A, center=[0.0, 0.0, 1e6])
-    with pytest.raises(ValueError, match="affines must have shape"):
+    with pytest.raises(ValueError, match="affines has 3 frames but heatmaps have 2 frames"):
         cv.rpsm(clean.heatmaps[:2], cams, clean.affines[:3])
     with pytest.raises(ValueError, match="length_margin"):
         cv.rpsm(hm, cams, A, length_margin=-1.0)

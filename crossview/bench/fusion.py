@@ -45,8 +45,8 @@ def peak_mpjpe(heatmaps: np.ndarray, scenes, affines: np.ndarray, frames: np.nda
 def run(config: BenchConfig) -> list[dict]:
     import torch
 
-    from .. import epipolar
     from ..fusion import epipolar_fusion
+    from ..sampler import EpipolarSampler, clear_sampler_cache, get_sampler
     from ..synth import make_scenes
 
     B = max(1, config.batch)
@@ -59,11 +59,11 @@ def run(config: BenchConfig) -> list[dict]:
 
     # the curves of all frames' crops; the warm-up compiles (or loads) the tracing kernel
     # that this batch size runs: one frame traces serially, a batch in parallel
-    geometry = measure(lambda: epipolar.EpipolarSampler.build(cams, scenes.affines, HEATMAP_SIZE),
+    geometry = measure(lambda: EpipolarSampler.build(cams, scenes.affines, HEATMAP_SIZE),
                        repeat=config.repeat)
     geometry_ms = 1e3 * geometry.median / B
     J = scenes.heatmaps.shape[2]
-    reads = {"shared": 2e-6 * J * float(epipolar.get_sampler(
+    reads = {"shared": 2e-6 * J * float(get_sampler(
                  cams, scenes.affines[0], HEATMAP_SIZE).count.sum()),
              "per-frame": 2e-6 * J * float(geometry.output.count.sum()) / B}
 
@@ -85,7 +85,7 @@ def run(config: BenchConfig) -> list[dict]:
 
             def call(x=x, backend=backend, aff=aff, shared=shared):
                 if not shared:
-                    epipolar._CACHE.clear()     # new crops every frame: trace the curves again
+                    clear_sampler_cache()      # new crops every frame: trace the curves again
                 return epipolar_fusion(x, cams, aff, backend=backend)
 
             naive = backend == "naive"

@@ -47,9 +47,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validate import check_int, check_positive
+from .._validate import check_int, check_positive, check_size
 from ..camera import Camera, rig_groups
-from ..heatmap import _size, crop_affine, heatmap_to_image, image_to_heatmap
+from ..heatmap import crop_affine, heatmap_to_image, image_to_heatmap
 from ..skeleton import LIMB_PRIOR, SKELETON
 
 #: The joint names of H36M-Toolbox's 17-joint records, in file order.
@@ -288,7 +288,7 @@ class H36MFrames:
         is what heatmaps of a network trained with that code need (half a heatmap pixel
         matters: several image pixels).
         """
-        H, W = _size(heatmap_size)
+        H, W = check_size(heatmap_size, "heatmap_size")
         size = np.stack([self.box_sizes, self.box_sizes * H / W], -1)
         A = crop_affine(self.box_centers, size, (H, W))
         if official:
@@ -325,7 +325,7 @@ class H36MFrames:
         sigma = check_positive(sigma, "sigma")
         A = self.affines(heatmap_size, official=official)[idx]
         joints_hm = image_to_heatmap(self.joints2d[idx], A)
-        H, W = _size(heatmap_size)
+        H, W = check_size(heatmap_size, "heatmap_size")
         out = np.empty((len(idx), self.n_views, SKELETON.n_joints, H, W), np.float32)
         for k, f in enumerate(idx):
             rng = np.random.default_rng([int(seed), int(f)])

@@ -10,7 +10,9 @@ Every algorithm family has one module per backend, named ``<family>_<backend>.py
 The families and what each module provides are declared in
 :mod:`crossview.kernels.interface` (:class:`~crossview.kernels.interface.FusionKernel`,
 :class:`~crossview.kernels.interface.PSMKernel`,
-:class:`~crossview.kernels.interface.RPSMKernel`). All backends of a family take and
+:class:`~crossview.kernels.interface.RPSMKernel`, and
+:class:`~crossview.kernels.interface.CurvesKernel` for the tracing of fusion's curves).
+All backends of a family take and
 return the same arrays (batched, in the backend's own array kind) and compute the same
 thing; tests check that they agree. This package is the one place that knows the
 backend names (:data:`BACKENDS`) and how arrays travel to and from each backend
@@ -29,8 +31,11 @@ from types import ModuleType
 
 #: The backends, from the readable reference to the fastest.
 BACKENDS = ("naive", "numpy", "numba", "torch")
-#: The kernel families (see :mod:`crossview.kernels.interface`).
-FAMILIES = ("fusion", "psm", "rpsm")
+#: The kernel families (see :mod:`crossview.kernels.interface`) and their backends. The
+#: tracing of fusion's curves has a plain-Python reference and a Numba build of the same
+#: source (:mod:`crossview.kernels.curves`); every fusion backend reads its curves.
+FAMILIES = {"fusion": BACKENDS, "psm": BACKENDS, "rpsm": BACKENDS,
+            "curves": ("naive", "numba")}
 
 
 def check_backend(backend: object) -> str:
@@ -66,6 +71,9 @@ def load_kernel(family: str, backend: str) -> ModuleType:
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {', '.join(map(repr, FAMILIES))}; "
                          f"got {family!r}")
+    if backend not in FAMILIES[family]:
+        raise ValueError(f"the {family} family has the backends "
+                         f"{', '.join(map(repr, FAMILIES[family]))}; got {backend!r}")
     name = f"{__name__}.{family}_{backend}"
     try:
         return importlib.import_module(name)
@@ -78,8 +86,3 @@ def load_kernel(family: str, backend: str) -> ModuleType:
 
 __all__ = ["BACKENDS", "FAMILIES", "check_backend", "load_kernel", "numba_available",
            "resolve_backend"]
-
-
-def get_kernel_module(family: str, backend: str) -> ModuleType:
-    """Former name of :func:`load_kernel`."""
-    return load_kernel(family, backend)

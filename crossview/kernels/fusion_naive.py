@@ -1,6 +1,6 @@
 """Analytic epipolar fusion in plain Python loops: the readable reference.
 
-Every backend computes the same thing from an :class:`crossview.epipolar.EpipolarSampler`:
+Every backend computes the same thing from an :class:`crossview.sampler.EpipolarSampler`:
 
 1. for each ordered view pair ``(u, v)``, each joint and each curve ``k`` of the
    pair's fan, reduce (max or mean) the values of the source heatmap ``h_v`` where

@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._array import is_torch, like, to_numpy
+from .._array import is_torch, to_numpy
 
 Array = Any
 """A NumPy array or a torch tensor, as the backend uses."""
@@ -40,7 +40,7 @@ class FusionKernel(Protocol):
 
     def fuse(self, heatmaps: Array, sampler: Any, self_weight: float, reduce: str) -> Array:
         """Fused heatmaps ``(B, V, J, H, W)`` of ``heatmaps`` of that shape, reading the other
-        views along the curves of ``sampler`` (:class:`crossview.epipolar.EpipolarSampler`);
+        views along the curves of ``sampler`` (:class:`crossview.sampler.EpipolarSampler`);
         ``self_weight`` in ``[0, 1]`` is a view's own share, ``reduce`` ``"max"`` or ``"mean"``
         along a curve."""
 
@@ -89,39 +89,63 @@ class RPSMKernel(Protocol):
         outside ``windows[t, j]`` of ``lengths[b, j]``."""
 
 
+@runtime_checkable
+class CurvesKernel(Protocol):
+    """The tracing of analytic fusion's epipolar curves (:class:`crossview.sampler.
+    EpipolarSampler`)."""
+
+    def trace(self, Ks: np.ndarray, Kinvs: np.ndarray, Rs: np.ndarray, ts: np.ndarray,
+              dists: np.ndarray, lens: np.ndarray, fold2: np.ndarray, A: np.ndarray,
+              Ainv: np.ndarray, pairs: np.ndarray, H: int, W: int, border: np.ndarray,
+              index: np.ndarray, count: np.ndarray, step: np.ndarray, frac: np.ndarray,
+              bins: np.ndarray, weights: np.ndarray, angles: np.ndarray) -> None:
+        """Fill a sampler's arrays (``index`` ... ``angles``) for the ``G`` frames of
+        affines ``A`` ``(G, V, 2, 3)``; see :func:`crossview.kernels.curves_numba.trace`."""
+
+
 #: The protocol of each family.
-PROTOCOLS = {"fusion": FusionKernel, "psm": PSMKernel, "rpsm": RPSMKernel}
+PROTOCOLS = {"fusion": FusionKernel, "psm": PSMKernel, "rpsm": RPSMKernel,
+             "curves": CurvesKernel}
 
 
 @dataclass(frozen=True)
 class Bridge:
     """How arrays travel to one backend and back.
 
-    ``backend`` is the backend's name; for ``"torch"``, ``device`` and ``dtype`` are where
-    and in what the kernel computes (the input tensor's device and floating dtype, or the
-    CPU and float64 for NumPy input). The other backends compute in float64 NumPy.
+    ``backend`` is the backend's name, ``dtype`` what its kernels compute in: for
+    ``"torch"`` a torch dtype on ``device`` (the input tensor's device and floating dtype,
+    or the CPU and float64 for NumPy input), for the others a NumPy dtype (float64, or
+    float32 for float32 input when the family computes in it, see :meth:`for_input`).
     """
 
     backend: str
     device: Any = None
-    dtype: Any = None
+    dtype: Any = np.float64
 
     @classmethod
-    def for_input(cls, backend: str, ref: object) -> Bridge:
-        """The bridge for inputs like ``ref`` (the array the caller passed)."""
+    def for_input(cls, backend: str, ref: object, keep_float32: bool = False) -> Bridge:
+        """The bridge for inputs like ``ref`` (the array the caller passed).
+
+        ``keep_float32``: float32 input (array or tensor) is computed in float32 (the
+        fusion kernels do; PSM and RPSM compute in float64 on the NumPy side)."""
         if backend != "torch":
-            return cls(backend)
+            single = keep_float32 and str(getattr(ref, "dtype", "")) in ("float32",
+                                                                          "torch.float32")
+            return cls(backend, None, np.float32 if single else np.float64)
         import torch
 
         if is_torch(ref):
             dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float64
             return cls(backend, ref.device, dtype)
-        return cls(backend, torch.device("cpu"), torch.float64)
+        single = keep_float32 and getattr(ref, "dtype", None) == np.float32
+        return cls(backend, torch.device("cpu"), torch.float32 if single else torch.float64)
 
     def native(self, a: Array, integer: bool = False) -> Array:
         """``a`` as the backend's contiguous array (int64 when ``integer``)."""
         if self.backend != "torch":
-            return np.ascontiguousarray(to_numpy(a), dtype=np.int64 if integer else np.float64)
+            if is_torch(a) and str(a.dtype) in ("torch.float16", "torch.bfloat16"):
+                a = a.double()                       # NumPy has no bfloat16
+            return np.ascontiguousarray(to_numpy(a), dtype=np.int64 if integer else self.dtype)
         import torch
 
         kind = torch.int64 if integer else self.dtype
@@ -130,17 +154,33 @@ class Bridge:
         return torch.as_tensor(np.ascontiguousarray(a), device=self.device, dtype=kind)
 
     @staticmethod
-    def output(x: Array, ref: object, batched: bool = True) -> Array:
-        """A kernel's result in the kind of ``ref`` (NumPy, or a tensor on ``ref``'s device in
-        its floating dtype), without its batch axis unless ``batched``."""
-        if is_torch(x) and is_torch(ref):           # stays on the device: no trip to the host
+    def concat(parts: list) -> Array:
+        """Results of several kernel calls joined along the frame axis."""
+        if is_torch(parts[0]):
             import torch
 
-            x = x.to(device=ref.device,
-                     dtype=ref.dtype if ref.is_floating_point() else torch.float64)
+            return torch.cat(parts)
+        return np.concatenate(parts)
+
+    @staticmethod
+    def output(x: Array, ref: object, batched: bool = True, keep_dtype: bool = False) -> Array:
+        """A kernel's result in the kind of ``ref``: NumPy (float64, or with ``keep_dtype``
+        ``ref``'s floating dtype), or a tensor on ``ref``'s device in its floating dtype;
+        without its batch axis unless ``batched``."""
+        if is_torch(ref):
+            import torch
+
+            dtype = ref.dtype if ref.is_floating_point() else torch.float64
+            x = x if is_torch(x) else torch.from_numpy(np.ascontiguousarray(x))
+            x = x.to(device=ref.device, dtype=dtype)          # on the device: no host trip
         else:
-            x = like(to_numpy(x), ref) if is_torch(ref) else to_numpy(x)
+            x = to_numpy(x)
+            kind = getattr(ref, "dtype", None)
+            want = kind if keep_dtype and kind is not None and np.dtype(kind).kind == "f" \
+                else np.float64
+            x = x.astype(want, copy=False)
         return x if batched else x[0]
 
 
-__all__ = ["PROTOCOLS", "Array", "Bridge", "FusionKernel", "PSMKernel", "RPSMKernel"]
+__all__ = ["PROTOCOLS", "Array", "Bridge", "CurvesKernel", "FusionKernel", "PSMKernel",
+           "RPSMKernel"]

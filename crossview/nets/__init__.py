@@ -7,7 +7,7 @@ One module per purpose:
   ``(3, 64, 64)`` -> 17 joint heatmaps ``(17, 16, 16)``, the paper's output stride of 4
   at a quarter of its resolution; :class:`MultiViewPoseNet`, the network applied to every
   view of a frame, followed by an optional fusion head: the learned fully connected
-  layer (:class:`crossview.fusion.LearnedFusion`) or the analytic epipolar fusion
+  layer (:class:`crossview.learned_fusion.LearnedFusion`) or the analytic epipolar fusion
   (:func:`crossview.fusion.epipolar_fusion`).
 * :mod:`~crossview.nets.data`: :class:`RenderedPoseDataset`, a
   ``torch.utils.data.Dataset`` of rendered synthetic frames (all views of one frame per

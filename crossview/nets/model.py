@@ -89,7 +89,7 @@ class MultiViewPoseNet(nn.Module):
     """A :class:`PoseNet` applied to every view, then an optional cross-view fusion head.
 
     ``fusion`` is ``None`` (single-view heatmaps), a
-    :class:`crossview.fusion.LearnedFusion` layer, or ``"analytic"``
+    :class:`crossview.learned_fusion.LearnedFusion` layer, or ``"analytic"``
     (:func:`crossview.fusion.epipolar_fusion`, differentiable through its torch
     backend; needs ``cameras`` and the heatmap ``affines`` at call time).
 

@@ -138,7 +138,7 @@ def train_backbone(model: PoseNet, data: RenderedPoseDataset, epochs: int = 24,
 def train_fusion(layer: nn.Module, heatmaps: np.ndarray, targets: np.ndarray, epochs: int = 8,
                  batch_frames: int = 32, lr: float = 2e-3, seed: int = 0,
                  device: str | torch.device = "cpu", progress: bool = True) -> list[float]:
-    """Fit a :class:`crossview.fusion.LearnedFusion` layer on fixed single-view heatmaps.
+    """Fit a :class:`crossview.learned_fusion.LearnedFusion` layer on fixed single-view heatmaps.
 
     ``heatmaps`` ``(N, V, J, h, w)`` are the frozen network's outputs on the training
     frames, ``targets`` the ground truth. The paper trains network and fusion together;
@@ -185,7 +185,7 @@ def train_pose2d(config: TrainConfig, out: str | Path | None = None,
 
     ``device`` defaults to CUDA when present. Returns the trained :class:`Pose2D`.
     """
-    from ..fusion import LearnedFusion
+    from ..learned_fusion import LearnedFusion
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"

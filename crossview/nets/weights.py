@@ -70,7 +70,7 @@ def load_pose2d(path: str | Path | None = None, device: str | torch.device = "cp
                               for k, v in state["backbone"].items()})
     fusion = None
     if state["fusion"] is not None:
-        from ..fusion import LearnedFusion
+        from ..learned_fusion import LearnedFusion
 
         V = len(load_rig(config.rig))
         fusion = LearnedFusion(V, (config.heatmap_size,) * 2, self_weight=config.self_weight)
