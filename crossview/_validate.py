@@ -23,8 +23,6 @@ import numpy as np
 
 from ._array import ArrayLike, all_finite, float_input, is_torch, to_numpy
 
-BACKENDS = ("naive", "numpy", "numba", "torch")   # to be dropped: see crossview.kernels
-
 
 def check_shape(x, name: str, trailing: Sequence[int | None], min_ndim: int | None = None):
     """Check that the last dimensions of ``x`` match ``trailing`` (``None`` = any size).
@@ -59,13 +57,6 @@ def as_float_array(x: ArrayLike, name: str, trailing: Sequence[int | None] | Non
     if finite:
         check_finite(x, name)
     return x
-
-
-def check_backend(backend: str, allowed: Sequence[str] = BACKENDS) -> str:
-    """Raise ``ValueError`` for an unknown backend name."""
-    if not isinstance(backend, str) or backend not in allowed:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, allowed))}; got {backend!r}")
-    return backend
 
 
 def check_int(value, name: str, minimum: int | None = None) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ._array import ArrayLike, concat, is_torch, like, to_numpy, xp
-from ._validate import as_float_array, check_int, check_positive
+from ._validate import as_float_array, check_cameras, check_int, check_positive
 from .paths import DATA_DIR
 
 
@@ -447,7 +447,8 @@ def rig_groups(cameras, n_frames: int) -> list[tuple[np.ndarray, Sequence[Camera
     objects form one group.
     """
     if isinstance(cameras, Camera) or not isinstance(cameras, Sequence) or not cameras:
-        raise TypeError("cameras must be a list of Camera objects, or one such list per frame")
+        raise TypeError("cameras must be a list of crossview.Camera objects, one per view, or "
+                        "one such list per frame")
     if all(isinstance(c, Camera) for c in cameras):
         return [(np.arange(n_frames), list(cameras))]
     if len(cameras) != n_frames:
@@ -455,9 +456,7 @@ def rig_groups(cameras, n_frames: int) -> list[tuple[np.ndarray, Sequence[Camera
                          "give one list of cameras, or one per frame")
     groups: dict[tuple, tuple[list[int], Sequence[Camera]]] = {}
     for f, rig in enumerate(cameras):
-        if isinstance(rig, Camera) or not isinstance(rig, Sequence) \
-                or not all(isinstance(c, Camera) for c in rig):
-            raise TypeError(f"cameras[{f}] must be a list of Camera objects")
+        check_cameras(rig, name=f"cameras[{f}]")
         groups.setdefault(tuple(map(id, rig)), ([], rig))[0].append(f)
     return [(np.array(idx), rig) for idx, rig in groups.values()]
 

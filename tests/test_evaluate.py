@@ -172,7 +172,7 @@ def test_core_reads_lazy_heatmaps_in_chunks_and_per_frame_rigs(h36m_file):
     assert [g[0].tolist() for g in groups] == [[0, 1, 2], [3, 4]]
     with pytest.raises(ValueError, match="4 rigs but there are 5 frames"):
         rig_groups(frames.cameras[:4], 5)
-    with pytest.raises(TypeError, match="list of Camera objects"):
+    with pytest.raises(TypeError, match=r"list of crossview\.Camera objects"):
         rig_groups(frames.cameras[0][0], 5)
 
 

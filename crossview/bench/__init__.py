@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .._validate import BACKENDS
+from ..kernels import BACKENDS
 
 
 @dataclass

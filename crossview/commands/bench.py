@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._validate import BACKENDS
+from ..kernels import BACKENDS
 from ..tables import add_json_flag, emit_json, format_table
 
 #: Columns every table starts with; each target adds its own after them.

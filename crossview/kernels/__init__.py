@@ -29,6 +29,8 @@ import importlib
 import importlib.util
 from types import ModuleType
 
+from .._validate import check_choice
+
 #: The backends, from the readable reference to the fastest.
 BACKENDS = ("naive", "numpy", "numba", "torch")
 #: The kernel families (see :mod:`crossview.kernels.interface`) and their backends. The
@@ -39,11 +41,9 @@ FAMILIES = {"fusion": BACKENDS, "psm": BACKENDS, "rpsm": BACKENDS,
 
 
 def check_backend(backend: object) -> str:
-    """``backend`` if it is one of :data:`BACKENDS`, else a ``ValueError`` that lists them."""
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))} or None; "
-                         f"got {backend!r}")
-    return backend
+    """``backend`` if it is one of :data:`BACKENDS`, else a ``ValueError`` that lists them
+    (the wording of :func:`crossview._validate.check_choice`)."""
+    return check_choice(backend, "backend", BACKENDS)
 
 
 def numba_available() -> bool:
