@@ -8,12 +8,21 @@ keep that promise without a third-party array-API layer.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+import numpy.typing as npt
 
-ArrayLike = Any
-"""NumPy array, torch tensor, or anything ``np.asarray`` accepts."""
+if TYPE_CHECKING:
+    import torch
+
+Array = Union[np.ndarray, "torch.Tensor"]
+"""A NumPy array or a torch tensor: what the library's functions return (the kind they
+were given)."""
+
+ArrayLike = Union[npt.ArrayLike, "torch.Tensor"]
+"""A NumPy array, a torch tensor, or anything ``np.asarray`` accepts (lists, scalars)."""
 
 
 def is_torch(x: object) -> bool:
@@ -33,7 +42,7 @@ def to_numpy(x: ArrayLike) -> np.ndarray:
     return np.asarray(x)
 
 
-def like(value: ArrayLike, ref: ArrayLike, dtype=None):
+def like(value: ArrayLike, ref: ArrayLike, dtype=None) -> Array:
     """``value`` converted to the kind (and, for tensors, the device) of ``ref``.
 
     For tensors the dtype defaults to ``ref``'s floating dtype; for NumPy to float64
@@ -51,7 +60,7 @@ def like(value: ArrayLike, ref: ArrayLike, dtype=None):
     return out.astype(dtype if dtype is not None else np.float64, copy=False)
 
 
-def float_input(x: ArrayLike, name: str):
+def float_input(x: ArrayLike, name: str) -> Array:
     """Validate a floating input: a float tensor stays a tensor, anything else -> float64 NumPy."""
     if is_torch(x):
         if not x.is_floating_point():
@@ -71,19 +80,19 @@ def all_finite(x: ArrayLike) -> bool:
     return bool(np.isfinite(x).all())
 
 
-def xp(x: ArrayLike):
+def xp(x: ArrayLike) -> ModuleType:
     """The array module matching ``x``: ``torch`` for tensors, ``numpy`` otherwise."""
     return sys.modules["torch"] if is_torch(x) else np
 
 
-def stack(arrays, axis: int = 0):
+def stack(arrays, axis: int = 0) -> Array:
     """``np.stack`` / ``torch.stack`` on a sequence of arrays of one kind."""
     if is_torch(arrays[0]):
         return sys.modules["torch"].stack(list(arrays), dim=axis)
     return np.stack(arrays, axis=axis)
 
 
-def concat(arrays, axis: int = 0):
+def concat(arrays, axis: int = 0) -> Array:
     """``np.concatenate`` / ``torch.cat`` on a sequence of arrays of one kind."""
     if is_torch(arrays[0]):
         return sys.modules["torch"].cat(list(arrays), dim=axis)

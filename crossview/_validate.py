@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
-from ._array import ArrayLike, all_finite, float_input, is_torch, to_numpy
+from ._array import Array, ArrayLike, all_finite, float_input, is_torch, to_numpy
+
+T = TypeVar("T")
 
 
-def check_shape(x, name: str, trailing: Sequence[int | None], min_ndim: int | None = None):
+def check_shape(x, name: str, trailing: Sequence[int | None], min_ndim: int | None = None) -> Array:
     """Check that the last dimensions of ``x`` match ``trailing`` (``None`` = any size).
 
     ``min_ndim`` defaults to ``len(trailing)``. Returns ``x`` unchanged.
@@ -41,7 +44,7 @@ def check_shape(x, name: str, trailing: Sequence[int | None], min_ndim: int | No
     return x
 
 
-def check_finite(x, name: str):
+def check_finite(x, name: str) -> Array:
     """Raise ``ValueError`` when ``x`` holds NaN or infinite values."""
     if not all_finite(x):
         raise ValueError(f"{name} must be finite, but it contains NaN or infinite values")
@@ -49,7 +52,7 @@ def check_finite(x, name: str):
 
 
 def as_float_array(x: ArrayLike, name: str, trailing: Sequence[int | None] | None = None,
-                   finite: bool = True, min_ndim: int | None = None):
+                   finite: bool = True, min_ndim: int | None = None) -> Array:
     """A validated floating array (NumPy float64, or the given float tensor)."""
     x = float_input(x, name)
     if trailing is not None:
@@ -81,7 +84,7 @@ def check_positive(value, name: str) -> float:
 
 
 
-def check_affines(A, name: str = "affines"):
+def check_affines(A, name: str = "affines") -> Array:
     """Raise ``ValueError`` unless every affine ``(..., 2, 3)`` has an invertible linear part.
 
     A singular crop affine (all zeros, say) maps the whole image onto one line or point
@@ -129,7 +132,7 @@ def is_camera(obj: object) -> bool:
                for k in type(obj).__mro__)
 
 
-def check_camera(camera, name: str = "camera"):
+def check_camera(camera: T, name: str = "camera") -> T:
     """``camera`` if it is a :class:`crossview.Camera`; else a ``TypeError``."""
     if not is_camera(camera):
         raise TypeError(f"{name} must be a crossview.Camera, got {type(camera).__name__}")
@@ -169,7 +172,7 @@ def _extremes(x) -> tuple[float, float]:
 
 
 def check_heatmaps(heatmaps, affines, *, n_joints: int | None = None,
-                   nonnegative: bool = False):
+                   nonnegative: bool = False) -> tuple[Array, np.ndarray, bool]:
     """Validated heatmaps and their crop affines: ``(heatmaps, affines, batched)``.
 
     ``heatmaps`` ``(V, J, H, W)`` or ``(B, V, J, H, W)``, NumPy or torch, come back batched

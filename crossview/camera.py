@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._array import ArrayLike, concat, is_torch, like, to_numpy, xp
+from ._array import Array, ArrayLike, concat, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_cameras, check_int, check_positive
 from .paths import DATA_DIR
 
@@ -143,16 +143,16 @@ class Camera:
                 f"cy={self.cy:.1f}, center={np.round(self.center, 1).tolist()}{size})")
 
     # ---------------------------------------------------------------- geometry
-    def world_to_camera(self, X: ArrayLike):
+    def world_to_camera(self, X: ArrayLike) -> Array:
         """World points ``(..., 3)`` -> camera-frame points ``(..., 3)`` (mm)."""
         X = as_float_array(X, "X", trailing=(3,))
         return X @ like(self.R, X).T + like(self.t, X)
 
-    def depth(self, X: ArrayLike):
+    def depth(self, X: ArrayLike) -> Array:
         """Depth ``z_cam`` of world points ``(..., 3)`` -> ``(...)`` (mm)."""
         return self.world_to_camera(X)[..., 2]
 
-    def project(self, X: ArrayLike, distort: bool = True, allow_behind: bool = False):
+    def project(self, X: ArrayLike, distort: bool = True, allow_behind: bool = False) -> Array:
         """Project world points ``(..., 3)`` (mm) to pixels ``(..., 2)``.
 
         With ``distort=True`` (default) the OpenCV lens model is applied, giving the
@@ -171,7 +171,7 @@ class Camera:
             xn = distort_normalized(xn, like(self.dist, xn))
         return normalized_to_pixels(xn, like(self.K, xn))
 
-    def undistort_points(self, uv: ArrayLike, iterations: int = 20):
+    def undistort_points(self, uv: ArrayLike, iterations: int = 20) -> Array:
         """Distorted pixels ``(..., 2)`` -> the pixels an ideal pinhole camera would see.
 
         Inverts the lens model by Newton's method on the normalised coordinates;
@@ -205,7 +205,7 @@ class Camera:
         out = normalized_to_pixels(xn, K)
         return out.to(uv.dtype) if is_torch(uv) else out
 
-    def unproject(self, uv: ArrayLike, depth: ArrayLike, undistort: bool = True):
+    def unproject(self, uv: ArrayLike, depth: ArrayLike, undistort: bool = True) -> Array:
         """Pixels ``(..., 2)`` at camera depths ``(...)`` (mm) -> world points ``(..., 3)``."""
         uv = as_float_array(uv, "uv", trailing=(2,))
         if undistort:
@@ -215,7 +215,7 @@ class Camera:
         Xc = concat([xn, xp(xn).ones_like(xn[..., :1])], -1) * depth[..., None]
         return (Xc - like(self.t, uv)) @ like(self.R, uv)
 
-    def rays(self, uv: ArrayLike, undistort: bool = True):
+    def rays(self, uv: ArrayLike, undistort: bool = True) -> tuple[Array, Array]:
         """Unit directions ``(..., 3)`` in the world frame of the rays through pixels ``uv``.
 
         The rays start at ``self.center``; ``undistort=False`` treats ``uv`` as ideal
@@ -229,7 +229,7 @@ class Camera:
         return d / (d * d).sum(-1, keepdims=True) ** 0.5 if not is_torch(d) else \
             d / d.norm(dim=-1, keepdim=True)
 
-    def in_image(self, uv: ArrayLike, margin: float = 0.0):
+    def in_image(self, uv: ArrayLike, margin: float = 0.0) -> Array:
         """Boolean ``(...)``: pixels inside the image (needs ``image_size``)."""
         if self.image_size is None:
             raise ValueError("in_image needs a camera with image_size set")
@@ -287,7 +287,7 @@ def check_image_size(image_size: Sequence[int], K: ArrayLike) -> tuple[int, int]
 
 
 # ---------------------------------------------------------------------- lens model
-def distort_normalized(xn, dist):
+def distort_normalized(xn, dist) -> Array:
     """Apply OpenCV radial-tangential distortion to normalised coordinates ``(..., 2)``.
 
     ``dist`` is ``(k1, k2, p1, p2, k3)``. With ``r^2 = x^2 + y^2``::
@@ -330,7 +330,7 @@ def _fold_radius(k1: float, k2: float, k3: float) -> float:
     return float(np.sqrt(min(s))) if s else float("inf")
 
 
-def undistort_normalized(xd, dist, iterations: int = 20):
+def undistort_normalized(xd, dist, iterations: int = 20) -> Array:
     """Invert :func:`distort_normalized` by Newton's method, ``(..., 2)`` -> ``(..., 2)``."""
     k1, k2, p1, p2, k3 = (dist[i] for i in range(5))
     stack = xp(xd).stack
@@ -350,7 +350,7 @@ def undistort_normalized(xd, dist, iterations: int = 20):
     return stack([x, y], -1)
 
 
-def normalized_to_pixels(xn, K):
+def normalized_to_pixels(xn, K) -> Array:
     """Normalised image coordinates ``(..., 2)`` -> pixels with intrinsics ``K``."""
     x, y = xn[..., 0], xn[..., 1]
     u = K[0, 0] * x + K[0, 1] * y + K[0, 2]
@@ -358,7 +358,7 @@ def normalized_to_pixels(xn, K):
     return xp(xn).stack([u, v], -1)
 
 
-def pixels_to_normalized(uv, K):
+def pixels_to_normalized(uv, K) -> Array:
     """Pixels ``(..., 2)`` -> normalised image coordinates (inverse of ``K``)."""
     y = (uv[..., 1] - K[1, 2]) / K[1, 1]
     x = (uv[..., 0] - K[0, 2] - K[0, 1] * y) / K[0, 0]
@@ -366,7 +366,7 @@ def pixels_to_normalized(uv, K):
 
 
 # ---------------------------------------------------------------------- rigs
-def look_at(position: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 0.0, 1.0)):
+def look_at(position: ArrayLike, target: ArrayLike, up: ArrayLike = (0.0, 0.0, 1.0)) -> np.ndarray:
     """Rotation ``R`` and translation ``t`` of a camera at ``position`` looking at ``target``.
 
     The camera's ``y`` axis points as far down (against ``up``) as possible, so the

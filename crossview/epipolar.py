@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._array import ArrayLike, is_torch, like, to_numpy, xp
+from ._array import Array, ArrayLike, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_affines, check_camera, check_size
 from .camera import Camera
 
@@ -83,7 +83,7 @@ def homogeneous_affine(A: np.ndarray) -> np.ndarray:
 
 
 def fundamental_matrix(cam_a: Camera, cam_b: Camera, affine_a: ArrayLike | None = None,
-                       affine_b: ArrayLike | None = None):
+                       affine_b: ArrayLike | None = None) -> np.ndarray:
     """Fundamental matrix ``F`` ``(3, 3)`` with ``x_b^T F x_a = 0`` in pixels of ``a`` and ``b``.
 
     ``F = K_b^{-T} [t]_x R K_a^{-1}`` (see :func:`essential_matrix`), scaled to unit
@@ -112,7 +112,7 @@ def fundamental_matrix(cam_a: Camera, cam_b: Camera, affine_a: ArrayLike | None 
     return like(Fh, ref) if is_torch(ref) else Fh
 
 
-def fundamental_matrices(cameras: Sequence[Camera], affines: ArrayLike | None = None):
+def fundamental_matrices(cameras: Sequence[Camera], affines: ArrayLike | None = None) -> np.ndarray:
     """All ordered pairs: ``(V, V, 3, 3)``, entry ``[a, b]`` maps pixels of ``a`` to lines of ``b``.
 
     With ``affines`` ``(..., V, 2, 3)`` the matrices act on heatmap pixels and have
@@ -147,7 +147,7 @@ def epipole(cam_a: Camera, cam_b: Camera) -> np.ndarray:
     return e / e[2] if abs(e[2]) > 1e-12 * np.abs(e).max() else e / np.linalg.norm(e)
 
 
-def epipolar_lines(points: ArrayLike, F: ArrayLike):
+def epipolar_lines(points: ArrayLike, F: ArrayLike) -> Array:
     """Epipolar lines ``l = F x`` ``(..., 3)`` of pixels ``(..., 2)``, with ``a^2 + b^2 = 1``.
 
     A line ``(a, b, c)`` holds the points with ``a x + b y + c = 0``; normalised so,
@@ -164,7 +164,7 @@ def epipolar_lines(points: ArrayLike, F: ArrayLike):
     return lines / norm[..., None]
 
 
-def point_line_distance(points: ArrayLike, lines: ArrayLike):
+def point_line_distance(points: ArrayLike, lines: ArrayLike) -> Array:
     """Distance (pixels) of points ``(..., 2)`` to lines ``(..., 3)``, broadcast -> ``(...)``.
 
     NaN points (e.g. the gaps of :func:`epipolar_curve`) give NaN distances.

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._array import ArrayLike, concat, is_torch, like, to_numpy, xp
+from ._array import Array, ArrayLike, concat, is_torch, like, to_numpy, xp
 from ._validate import as_float_array, check_affines, check_finite, check_positive, check_size
 
 #: Largest relative difference between the x and y scales of :func:`crop_affine`
@@ -31,7 +31,7 @@ ASPECT_TOLERANCE = 0.02
 
 
 def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0,
-                    amplitude: ArrayLike | None = None):
+                    amplitude: ArrayLike | None = None) -> Array:
     """Gaussian blobs at ``points`` ``(..., 2)`` (heatmap px) -> heatmaps ``(..., H, W)``.
 
     ``size`` is the heatmap's ``(H, W)`` (rows, columns); ``points`` are ``(x, y)``.
@@ -58,7 +58,8 @@ def render_heatmaps(points: ArrayLike, size: tuple[int, int], sigma: float = 2.0
 
 
 # ---------------------------------------------------------------------- crops and affines
-def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
+def bounding_box(points: ArrayLike, margin: float = 1.2,
+                 aspect: float = 1.0) -> tuple[Array, Array]:
     """Box around 2D points ``(..., P, 2)``: centre ``(..., 2)`` and size ``(..., 2)``.
 
     ``size`` is ``(width, height)`` in the points' units (image pixels). The tight
@@ -84,7 +85,7 @@ def bounding_box(points: ArrayLike, margin: float = 1.2, aspect: float = 1.0):
 
 
 def crop_affine(center: ArrayLike, size: ArrayLike, heatmap_size: tuple[int, int], *,
-                anisotropic: bool = False):
+                anisotropic: bool = False) -> np.ndarray:
     """Affine ``(..., 2, 3)`` mapping an image crop onto a heatmap.
 
     ``center`` ``(..., 2)`` is ``(u, v)`` and ``size`` ``(..., 2)`` is ``(width,
@@ -135,7 +136,7 @@ def _check_aspect(size: np.ndarray, H: int, W: int) -> None:
         "anisotropic=True for a deliberately stretched crop")
 
 
-def apply_affine(A: ArrayLike, points: ArrayLike):
+def apply_affine(A: ArrayLike, points: ArrayLike) -> Array:
     """Apply affines ``(..., 2, 3)`` to points ``(..., P, 2)`` -> ``(..., P, 2)``.
 
     The batch dimensions of ``A`` broadcast against those of ``points`` (without ``P``).
@@ -147,7 +148,7 @@ def apply_affine(A: ArrayLike, points: ArrayLike):
     return (points[..., :, None, :] * A[..., None, :, :2]).sum(-1) + A[..., None, :, 2]
 
 
-def invert_affine(A: ArrayLike):
+def invert_affine(A: ArrayLike) -> Array:
     """Inverse of affines ``(..., 2, 3)``, also ``(..., 2, 3)``."""
     A = check_affines(as_float_array(A, "A", trailing=(2, 3)), "A")
     m = xp(A)
@@ -156,18 +157,19 @@ def invert_affine(A: ArrayLike):
     return concat([Minv, -Minv @ b], -1)
 
 
-def image_to_heatmap(points: ArrayLike, affines: ArrayLike):
+def image_to_heatmap(points: ArrayLike, affines: ArrayLike) -> Array:
     """Image pixels ``(..., P, 2)`` -> heatmap pixels, with affines ``(..., 2, 3)``."""
     return apply_affine(affines, points)
 
 
-def heatmap_to_image(points: ArrayLike, affines: ArrayLike):
+def heatmap_to_image(points: ArrayLike, affines: ArrayLike) -> Array:
     """Heatmap pixels ``(..., P, 2)`` -> image pixels, with affines ``(..., 2, 3)``."""
     return apply_affine(invert_affine(affines), points)
 
 
 # ---------------------------------------------------------------------- peaks
-def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
+def find_peaks(heatmaps: ArrayLike, subpixel: bool = True,
+               eps: float = 1e-10) -> tuple[Array, Array]:
     """Locate the maximum of each heatmap ``(..., H, W)``.
 
     Returns ``(coords, values)``: ``coords`` ``(..., 2)`` as heatmap ``(x, y)`` and
@@ -213,7 +215,8 @@ def find_peaks(heatmaps: ArrayLike, subpixel: bool = True, eps: float = 1e-10):
     return m.stack([x, y], -1), values
 
 
-def peak_observations(heatmaps: ArrayLike, affines: ArrayLike):
+def peak_observations(heatmaps: ArrayLike,
+                      affines: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
     """Heatmap peaks as triangulation input: image pixels ``(..., V, J, 2)``, peak heights
     ``(..., V, J)`` (the confidences), and the size of one heatmap pixel in image pixels.
 

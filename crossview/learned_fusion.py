@@ -90,14 +90,14 @@ class LearnedFusion(torch.nn.Module):
         """Index of the ordered pair (target ``u``, source ``v``) in :attr:`weight`."""
         return pair_index(self.n_views, u, v)
 
-    def weight_map(self, u: int, v: int, pixel: tuple[int, int]):
+    def weight_map(self, u: int, v: int, pixel: tuple[int, int]) -> np.ndarray:
         """Weights ``(H, W)`` (NumPy) with which view ``v`` feeds pixel ``(i, j)`` of view ``u``."""
         H, W = self.heatmap_size
         i, j = pixel
         row = self.weight[self.pair_index(u, v), i * W + j]
         return row.detach().cpu().numpy().reshape(H, W)
 
-    def forward(self, heatmaps):
+    def forward(self, heatmaps) -> torch.Tensor:
         if not is_torch(heatmaps) or heatmaps.ndim != 5:
             raise ValueError("heatmaps must be a tensor of shape (B, V, J, H, W), got "
                              f"{getattr(heatmaps, 'shape', type(heatmaps).__name__)}")
@@ -119,7 +119,7 @@ class LearnedFusion(torch.nn.Module):
 
 # ---------------------------------------------------------------------- weights vs lines
 def epipolar_mass(weight: ArrayLike, cameras: Sequence[Camera], affines: ArrayLike,
-                  heatmap_size: tuple[int, int], k: float = 1.0):
+                  heatmap_size: tuple[int, int], k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """How much of each weight map lies within ``k`` heatmap pixels of the true epipolar line.
 
     ``weight`` ``(P, H W, H W)`` (e.g. ``LearnedFusion.weight``; pairs ordered as in

@@ -19,7 +19,7 @@ def joint_errors(pred: ArrayLike, gt: ArrayLike) -> np.ndarray:
     return np.linalg.norm(pred - gt, axis=-1)
 
 
-def mpjpe(pred: ArrayLike, gt: ArrayLike, per_joint: bool = False):
+def mpjpe(pred: ArrayLike, gt: ArrayLike, per_joint: bool = False) -> float | np.ndarray:
     """Mean per-joint position error (mm) of poses ``(..., J, 3)``.
 
     Returns a float, or the mean over all leading dimensions per joint ``(J,)``
@@ -33,7 +33,7 @@ def mpjpe(pred: ArrayLike, gt: ArrayLike, per_joint: bool = False):
 
 
 def jdr(pred2d: ArrayLike, gt2d: ArrayLike, head_sizes: ArrayLike, threshold: float = 0.5,
-        mask: ArrayLike | None = None, per_joint: bool = False):
+        mask: ArrayLike | None = None, per_joint: bool = False) -> float | np.ndarray:
     """Joint detection rate (%): share of joints within ``threshold`` head sizes of the truth.
 
     ``pred2d`` and ``gt2d`` are ``(..., J, 2)`` pixels; ``head_sizes`` (pixels)

@@ -65,11 +65,12 @@ class Problem:
     backend: str
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.heatmaps.shape
 
 
-def camera_arrays(cameras: Sequence[Camera], affines: np.ndarray):
+def camera_arrays(cameras: Sequence[Camera],
+                  affines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kernel camera arrays ``(R, t, dist, aff)`` from cameras and crop affines ``(B, V, 2, 3)``.
 
     ``aff`` composes each crop affine with the camera's intrinsics, so that it maps
@@ -140,7 +141,7 @@ def check_center(center, problem: Problem) -> np.ndarray:
     return c
 
 
-def kernel_inputs(problem: Problem, family: str):
+def kernel_inputs(problem: Problem, family: str) -> tuple:
     """The ``family``'s kernel for the problem's backend, its :class:`~crossview.kernels.
     interface.Bridge`, the prepared heatmap state and the camera arrays in the backend's
     kind."""

@@ -102,7 +102,8 @@ def _margin(length_margin, limb_lengths, J: int) -> np.ndarray:
 
 
 def solve(heatmaps, cameras, affines, *, center, limb_lengths, n_bins, depth, cube_size,
-          tolerance, length_margin, refine_bins, floor, backend, detailed: bool):
+          tolerance, length_margin, refine_bins, floor, backend,
+          detailed: bool) -> Array | RPSMResult:
     """The shared body of :func:`crossview.psm` (``depth = 0``), :func:`rpsm` and
     :func:`rpsm_detailed`: validate, pick the kernels, call them, convert back."""
     problem = prepare_inputs(heatmaps, cameras, affines, limb_lengths, floor, backend)

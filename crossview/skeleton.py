@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._array import ArrayLike, to_numpy, xp
+from ._array import Array, ArrayLike, to_numpy, xp
 from ._validate import as_float_array
 
 
@@ -61,7 +61,7 @@ class Skeleton:
         except ValueError:
             raise ValueError(f"unknown joint name {name!r}; expected one of {self.names}") from None
 
-    def limb_lengths(self, joints: ArrayLike):
+    def limb_lengths(self, joints: ArrayLike) -> Array:
         """Limb lengths of poses ``(..., J, 3)`` -> ``(..., J)``, entry 0 set to 0."""
         joints = as_float_array(joints, "joints", trailing=(self.n_joints, 3))
         m = xp(joints)

@@ -252,7 +252,8 @@ def synthesize_heatmaps(joints_hm: np.ndarray, visible: np.ndarray, size: tuple[
                         sigma: float, rng: np.random.Generator, jitter: float = 0.0,
                         false_peak_prob: float = 0.0,
                         false_peak_strength: tuple[float, float] = (0.9, 1.3),
-                        missing_prob: float = 0.0, occluded_scale: float = 1.0):
+                        missing_prob: float = 0.0,
+                        occluded_scale: float = 1.0) -> tuple[np.ndarray, dict]:
     """Ground-truth heatmaps with controlled corruption, like a 2D detector's output.
 
     ``joints_hm`` ``(..., J, 2)`` heatmap px; ``visible`` ``(..., J)`` bool.

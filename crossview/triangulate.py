@@ -35,7 +35,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ._array import ArrayLike, is_torch, like, xp
+from ._array import Array, ArrayLike, is_torch, like, xp
 from ._validate import as_float_array, check_cameras, check_positive
 from .camera import Camera, pixels_to_normalized, undistort_normalized
 
@@ -108,7 +108,7 @@ def _extrinsics(cameras, ref):
     return like(Rt, ref)
 
 
-def dlt(xn, Rt, weights):
+def dlt(xn, Rt, weights) -> Array:
     """Weighted DLT on normalised coordinates.
 
     ``xn`` ``(..., V, J, 2)``, ``Rt`` ``(V, 3, 4)`` (world in metres), ``weights``
@@ -225,7 +225,7 @@ def triangulate(points: ArrayLike, cameras: Sequence[Camera],
     return _warned(_solve(points, cameras, weights), "triangulate")
 
 
-def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camera]):
+def reprojection_errors(X: ArrayLike, points: ArrayLike, cameras: Sequence[Camera]) -> Array:
     """Pixel distance between ``X`` ``(..., J, 3)`` projected into each view and ``points``.
 
     ``points`` ``(..., V, J, 2)`` -> errors ``(..., V, J)`` in pixels. A point at or

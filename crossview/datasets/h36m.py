@@ -92,7 +92,7 @@ class UnsafePickleError(ValueError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> object:
         if (module, name) in _ALLOWED_GLOBALS:
             if module.startswith("numpy.core."):  # files written by NumPy 1.x
                 module = "numpy._core." + module[len("numpy.core."):]
@@ -104,7 +104,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             "numbers, strings and NumPy arrays (pickles can run code; this one tries to)")
 
 
-def safe_load_pickle(path: str | Path):
+def safe_load_pickle(path: str | Path) -> object:
     """Unpickle ``path`` admitting only plain containers, numbers, strings and arrays.
 
     The unpickler reads the open file as a stream, so memory holds the loaded objects
@@ -278,7 +278,8 @@ class H36MFrames:
                 f"joints3d from {self.joints3d_key!r} of {views}, focal {self.focal}, "
                 f"dropped={self.dropped})")
 
-    def affines(self, heatmap_size: tuple[int, int] = (64, 64), official: bool = False):
+    def affines(self, heatmap_size: tuple[int, int] = (64, 64),
+                official: bool = False) -> np.ndarray:
         """Image -> heatmap affines ``(F, V, 2, 3)`` of each view's box.
 
         The box ``scale[0] * 200`` pixels wide, centred on ``center``, fills the heatmap's

@@ -28,10 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._array import is_torch, to_numpy
-
-Array = Any
-"""A NumPy array or a torch tensor, as the backend uses."""
+from .._array import Array, is_torch, to_numpy
 
 
 @runtime_checkable

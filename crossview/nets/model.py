@@ -26,7 +26,7 @@ class ResidualBlock(nn.Module):
             _conv_bn_relu(channels, channels),
             nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels))
 
-    def forward(self, x):
+    def forward(self, x) -> torch.Tensor:
         return torch.relu(x + self.body(x))
 
 
@@ -65,7 +65,7 @@ class PoseNet(nn.Module):
     #: input pixels per heatmap pixel
     stride = 4
 
-    def forward(self, images):
+    def forward(self, images) -> torch.Tensor:
         lead = images.shape[:-3]
         x = images.reshape(-1, *images.shape[-3:])
         x = (x - self.mean) / self.std
@@ -109,7 +109,8 @@ class MultiViewPoseNet(nn.Module):
         self.analytic = fusion == "analytic"
         self.self_weight = float(self_weight)
 
-    def forward(self, images, cameras: Sequence[Camera] | None = None, affines=None):
+    def forward(self, images, cameras: Sequence[Camera] | None = None,
+                affines=None) -> torch.Tensor:
         if images.ndim != 5:
             raise ValueError(f"images must have shape (B, V, 3, H, W), got {tuple(images.shape)}")
         single = self.backbone(images)

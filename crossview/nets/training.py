@@ -33,7 +33,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def heatmap_loss(pred, target):
+def heatmap_loss(pred, target) -> torch.Tensor:
     """Mean squared error between heatmaps (the loss of the simple baselines and the paper)."""
     return nn.functional.mse_loss(pred, target)
 
