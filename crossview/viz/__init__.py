@@ -13,13 +13,16 @@ from .scene import (
     rig_figure,
     skeleton_traces,
 )
+from .tables import Table, table
 
 __all__ = [
+           "Table",
            "draw_heatmap_overlay",
            "draw_skeleton_2d",
            "epipolar_slider",
            "pose_grid_views",
            "rig_figure",
            "skeleton_traces",
+           "table",
            "use_book_renderer",
 ]
