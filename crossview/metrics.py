@@ -1,4 +1,15 @@
-"""Evaluation metrics of the paper: MPJPE (3D, mm) and JDR (2D, %)."""
+"""Evaluation metrics of the paper: MPJPE (3D, mm) and JDR (2D, %).
+
+Two head sizes are in use for the JDR, and the book names which one it reports:
+
+* the **paper's**: its code (``lib/dataset/multiview_h36m.py``, ``evaluate``) takes a
+  fixed head size of a tenth of the network's input width, ``image_size[0] / 10``,
+  in original-image pixels (:data:`PAPER_HEAD_SIZE_PX`, 25.6 px for its 256 x 256
+  inputs), and a joint is detected within half of it (12.8 px);
+* the **crop's**: a tenth of each view's crop width, in image pixels (what
+  ``Scenes.head_sizes`` and ``H36MFrames.head_sizes`` hold), which scales with the
+  person's size in the image.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +17,9 @@ import numpy as np
 
 from ._array import ArrayLike, to_numpy
 from ._validate import as_float_array, check_positive
+
+#: The paper's JDR head size: a tenth of its 256-pixel network input, original-image pixels.
+PAPER_HEAD_SIZE_PX = 25.6
 
 
 def joint_errors(pred: ArrayLike, gt: ArrayLike) -> np.ndarray:
@@ -37,9 +51,9 @@ def jdr(pred2d: ArrayLike, gt2d: ArrayLike, head_sizes: ArrayLike, threshold: fl
     """Joint detection rate (%): share of joints within ``threshold`` head sizes of the truth.
 
     ``pred2d`` and ``gt2d`` are ``(..., J, 2)`` pixels; ``head_sizes`` (pixels)
-    broadcasts against ``(...)``. The paper (following its official code) takes the
-    head size as a tenth of the crop width and counts a joint as detected when it
-    lies within half of it; a non-finite prediction is not detected. ``mask``
+    broadcasts against ``(...)``: :data:`PAPER_HEAD_SIZE_PX` for the paper's JDR, or a
+    tenth of each crop's width (see the module docstring). A joint is detected when it
+    lies within ``threshold`` (half) of it; a non-finite prediction is not detected. ``mask``
     ``(..., J)`` restricts the count (e.g. to occluded joints). Returns a float, or
     ``(J,)`` with ``per_joint`` (NaN where a joint has no entries under the mask).
     """

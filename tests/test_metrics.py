@@ -41,3 +41,12 @@ def test_jdr_broadcasts_head_sizes_per_view():
     assert cv.jdr(pred, gt, heads) == pytest.approx(75.0)
     with pytest.raises(ValueError, match="head_sizes"):
         cv.jdr(pred, gt, np.ones(5))
+
+
+def test_the_papers_head_size_is_a_tenth_of_its_input_in_image_pixels():
+    assert cv.metrics.PAPER_HEAD_SIZE_PX == 256 / 10
+    gt = np.zeros((2, 17, 2))
+    pred = gt + [12.0, 0.0]                         # 12 px: inside 12.8, for every crop size
+    assert cv.jdr(pred, gt, cv.metrics.PAPER_HEAD_SIZE_PX) == 100.0
+    assert cv.jdr(pred + [1.0, 0.0], gt, cv.metrics.PAPER_HEAD_SIZE_PX) == 0.0
+    assert cv.jdr(pred, gt, np.array([10.0, 40.0])) == 50.0   # crop head sizes: 5 and 20 px
