@@ -5,6 +5,7 @@ One module per topic; everything is re-exported here.
 """
 
 from .book import use_book_renderer
+from .capture import pose_slider, rays_figure, rig_slider
 from .epipolar import epipolar_slider
 from .scene import (
     draw_heatmap_overlay,
@@ -21,7 +22,10 @@ __all__ = [
            "draw_skeleton_2d",
            "epipolar_slider",
            "pose_grid_views",
+           "pose_slider",
+           "rays_figure",
            "rig_figure",
+           "rig_slider",
            "skeleton_traces",
            "table",
            "use_book_renderer",
