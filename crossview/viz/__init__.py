@@ -14,10 +14,12 @@ from .scene import (
     rig_figure,
     skeleton_traces,
 )
+from .sliders import cube_scene, skeleton_slider
 from .tables import Table, table
 
 __all__ = [
            "Table",
+           "cube_scene",
            "draw_heatmap_overlay",
            "draw_skeleton_2d",
            "epipolar_slider",
@@ -26,6 +28,7 @@ __all__ = [
            "rays_figure",
            "rig_figure",
            "rig_slider",
+           "skeleton_slider",
            "skeleton_traces",
            "table",
            "use_book_renderer",
