@@ -1,0 +1,47 @@
+"""Plotly capture figures with sliders over precomputed states (synthetic scenes)."""
+
+import numpy as np
+import pytest
+
+import crossview as cv
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return cv.make_scenes(4, "h36m", seed=1, heatmaps=False)
+
+
+def test_rig_slider_has_one_step_per_shown_frame(scenes):
+    fig = cv.viz.rig_slider(scenes.cameras, scenes.joints3d, every=2)
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["0", "2"]
+    xs = steps[1].args[0]["x"]
+    assert np.allclose(np.nanmin(np.concatenate([np.asarray(x, float) for x in xs if x is not None])),
+                       scenes.joints3d[2, :, 0].min(), atol=1e-6)
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        cv.viz.rig_slider(scenes.cameras, scenes.joints3d, every=0)
+
+
+def test_rays_figure_draws_one_ray_per_camera_and_the_points(scenes):
+    X = scenes.joints3d[0, 13]
+    uv = np.stack([c.project(X) for c in scenes.cameras])
+    fig = cv.viz.rays_figure(scenes.cameras, uv, {"truth": X}, false_views=[1])
+    rays = [t for t in fig.data if t.name and t.name.startswith("ray of camera")]
+    assert len(rays) == 4 and sum("(false)" in t.name for t in rays) == 1
+    for cam, ray in zip(scenes.cameras, rays):                  # each ray passes the truth
+        a, b = (np.array([ray.x[i], ray.y[i], ray.z[i]]) for i in (0, 1))
+        d = (b - a) / np.linalg.norm(b - a)
+        off = (X - a) - ((X - a) @ d) * d
+        assert np.linalg.norm(off) < 1e-6
+    with pytest.raises(ValueError, match=r"pixels must be \(V, 2\)"):
+        cv.viz.rays_figure(scenes.cameras, uv[:2], {"truth": X})
+
+
+def test_pose_slider_keeps_its_axes_and_checks_its_steps(scenes):
+    truth = scenes.joints3d[0]
+    poses = np.stack([truth + 10.0, truth - 10.0])
+    fig = cv.viz.pose_slider(truth, poses, poses, ["a", "b"], ["A", "B"])
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["a", "b"]
+    assert fig.layout.scene.xaxis.range is not None
+    with pytest.raises(ValueError, match="one entry per step"):
+        cv.viz.pose_slider(truth, poses, poses[:1], ["a", "b"], ["A", "B"])
