@@ -44,3 +44,20 @@ def test_pose_slider_keeps_its_axes_and_checks_its_steps(scenes):
     assert fig.layout.scene.xaxis.range is not None
     with pytest.raises(ValueError, match="one entry per step"):
         cv.viz.pose_slider(truth, poses, poses[:1], ["a", "b"], ["A", "B"])
+
+
+def test_skeleton_slider_steps_through_the_estimates_on_fixed_axes(scenes):
+    truth = scenes.joints3d[0]
+    ests = [truth + 20.0, truth - 20.0, truth]
+    fig = cv.viz.skeleton_slider(truth, ests, ["a", "b", "c"], ["A", "B", "C"], prefix="N = ",
+                                 active=1)
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["a", "b", "c"] and fig.layout.sliders[0].active == 1
+    scene = cv.viz.cube_scene(truth, margin=100.0)
+    half = [r[1] - r[0] for r in (scene[k]["range"] for k in ("xaxis", "yaxis", "zaxis"))]
+    assert np.allclose(half, half[0])                           # a cube
+    with pytest.raises(ValueError, match="one entry per estimate"):
+        cv.viz.skeleton_slider(truth, ests, ["a"], ["A"], prefix="")
+    with pytest.raises(ValueError, match="active must be a step index"):
+        cv.viz.skeleton_slider(truth, ests, ["a", "b", "c"], ["A", "B", "C"], prefix="",
+                               active=3)
