@@ -7,6 +7,7 @@ One module per topic; everything is re-exported here.
 from .book import use_book_renderer
 from .capture import pose_slider, rays_figure, rig_slider
 from .epipolar import epipolar_slider
+from .fusion_figures import fused_examples_slider, loss_curve_figure, weight_maps_figure
 from .scene import (
     draw_heatmap_overlay,
     draw_skeleton_2d,
@@ -23,6 +24,8 @@ __all__ = [
            "draw_heatmap_overlay",
            "draw_skeleton_2d",
            "epipolar_slider",
+           "fused_examples_slider",
+           "loss_curve_figure",
            "pose_grid_views",
            "pose_slider",
            "rays_figure",
@@ -32,4 +35,5 @@ __all__ = [
            "skeleton_traces",
            "table",
            "use_book_renderer",
+           "weight_maps_figure",
 ]
