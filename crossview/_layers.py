@@ -31,9 +31,10 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("data and models", "synthetic people, the body model, scenes, the renderer, the 2D "
                         "network, data set loaders",
      ("people", "body", "synth", "render", "nets.*", "datasets.*")),
-    ("evaluation and tools", "evaluation, benchmarks, the command line, plotting helpers "
-                             "for the book, the package's entry points",
-     ("evaluation", "bench.*", "cli", "commands.*", "viz.*", "__init__", "__main__")),
+    ("evaluation and tools", "evaluation, precomputed studies, benchmarks, the command "
+                             "line, plotting helpers for the book, the package's entry points",
+     ("evaluation", "studies", "bench.*", "cli", "commands.*", "viz.*", "__init__",
+      "__main__")),
 )
 
 
