@@ -10,7 +10,7 @@ book, computed with the library and stored in ``data/pipeline_studies.json``.
   validation frames (those that chose the fusion's weight for 2D) and on the held-out
   frames; one frame set is :func:`weight_floor_grid`.
 
-Remake the file with ``python -m crossview.studies`` (both studies; under a minute on two
+Remake the file with ``python -m crossview.studies`` (both studies; about a minute on two
 CPU cores) or one study by name (``python -m crossview.studies robustness``); read it with
 :func:`load_studies`. The chapters recompute a few entries live and check them against
 the file, so a change of the library or of the shipped weights that moves the numbers
