@@ -136,7 +136,7 @@ def weight_floor_figure(grids: Mapping[str, np.ndarray], weights: Sequence[float
         ax.imshow(g, cmap="viridis_r", aspect="auto")
         for (i, k), v in np.ndenumerate(g):
             ax.text(k, i, f"{v:.1f}", ha="center", va="center", fontsize=8,
-                    color="white" if v > np.median(g) else "black")
+                    color="white" if v > (g.min() + g.max()) / 2 else "black")  # dark cells
         i, k = np.unravel_index(np.argmin(g), g.shape)
         ax.add_patch(plt.Rectangle((k - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
         ax.set_xticks(range(len(floors)), [f"{f:g}" for f in floors])
