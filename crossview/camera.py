@@ -179,9 +179,11 @@ class Camera:
 
         Past the lens' fold (:attr:`fold_radius`) the polynomial model maps ideal
         points back towards the centre, so a distorted pixel can have two ideal
-        pixels, or none: with barrel distortion, pixels farther from the principal
-        point than the image of the fold circle have none. The result is the ideal
-        pixel inside the fold, and NaN where there is none, or where the iteration
+        pixels inside the fold, or none: with barrel distortion, pixels farther from
+        the principal point than the image of the fold circle have none inside it
+        (the polynomial still maps some ideal points far beyond the fold there, but no
+        real lens does). The result is the ideal pixel inside the fold, and NaN where
+        there is none, or where the iteration
         does not reproduce ``uv`` when distorted again (to 1e-6 of the normalised
         radius). OpenCV's ``cv::undistortPoints`` uses the same model and an
         approximate iteration (5 steps by default) and returns a number for every
