@@ -119,7 +119,7 @@ def _fuse_frames(hm, b0, nb, index, count, step, frac, bins, weights, src_view, 
     g = 0 if G == 1 else b0
     L = nb * J
     zero = self_weight - self_weight
-    one = zero + 1
+    one = flush / flush                     # 1 in the heatmaps' dtype (zero + 1 is float64)
     lowest = -np.finfo(hm.dtype).max          # the start of a max (values are finite)
 
     # 1. lanes-last copy, tiny values flushed to zero
