@@ -1,8 +1,9 @@
 """The geometry against OpenCV, its reference implementation (opencv-python-headless, pinned).
 
-Projection, undistortion, the fundamental matrix, epipolar lines, two-view triangulation
-and affine inversion, on the four Human3.6M S1 cameras and on a ring of three cameras
-with a strong barrel lens that folds back inside the image (``STRONG``). The tolerances
+Projection, undistortion, the fundamental matrix, epipolar lines, the relative pose in an
+essential matrix, two-view triangulation and affine inversion, on the four Human3.6M S1
+cameras and on a ring of three cameras with a strong barrel lens that folds back inside
+the image (``STRONG``). The tolerances
 are float tolerances: a disagreement beyond them is a difference of convention or a
 bug, never noise. Where OpenCV itself is less precise (its eight-point estimate, its
 fixed-point undistortion next to the fold) the test says so and by how much. README.md
@@ -17,7 +18,7 @@ import pytest
 
 import crossview as cv
 from crossview.camera import distort_normalized, normalized_to_pixels, pixels_to_normalized
-from crossview.epipolar import epipolar_lines, essential_matrix, point_line_distance
+from crossview.epipolar import epipolar_lines, essential_matrix, point_line_distance, relative_pose
 from crossview.triangulate import _WORLD_SCALE
 
 STRONG = (-0.25, -0.08, 0.0, 0.0, 0.0)          # barrel: folds back at normalised radius 0.949
@@ -167,6 +168,20 @@ def test_epipolar_lines_match_cv2_computeCorrespondEpilines_in_both_images(pair)
                          (cv2_epilines(xb, 2, F_cv), epipolar_lines(xb, F_ba))]:
         sign = np.sign((theirs[:, :2] * ours[:, :2]).sum(-1, keepdims=True))
         assert np.abs(sign * theirs[:, :2] - ours[:, :2]).max() < 1e-5
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=name)
+def test_relative_pose_is_what_cv2_recoverPose_finds_from_our_essential_matrix(pair):
+    # recoverPose decomposes E into four (R, t) and keeps the one that puts the matches in
+    # front of both cameras: ours, with t of unit length (E fixes t only up to scale)
+    cam_a, cam_b = pair
+    X = world_points(200)
+    ya, yb = (pixels_to_normalized(c.project(X, distort=False), c.K) for c in pair)
+    R, t = relative_pose(cam_a, cam_b)
+    _, R_cv, t_cv, mask = cv2.recoverPose(essential_matrix(cam_a, cam_b), ya, yb, np.eye(3))
+    assert mask.all()
+    assert np.abs(R_cv - R).max() < 1e-9
+    assert np.abs(t_cv[:, 0] - t / np.linalg.norm(t)).max() < 1e-9
 
 
 # ---------------------------------------------------------------------- triangulation
