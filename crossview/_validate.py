@@ -164,6 +164,7 @@ def _extremes(x) -> tuple[float, float]:
             return 0.0, 0.0
         import torch
 
+        x = x.detach()                # a check is no part of the graph (and warns otherwise)
         lo, hi = torch.aminmax(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x)
         return float(lo), float(hi)
     if x.size == 0:
