@@ -43,12 +43,12 @@ def world_points(n: int, seed: int = 0) -> np.ndarray:
 
 
 def fold_image_radius(cam: cv.Camera, fraction: float = 1.0) -> float:
-    """Normalised distorted radius of the circle ``fraction * fold_radius`` (radial terms)."""
+    """Normalised distorted radius of the circle ``fraction * fold_radius``, through the
+    library's one lens model (on the x axis: a circle for lenses without tangential terms)."""
     r = fraction * cam.fold_radius
     if np.isinf(r):
         return np.inf
-    k1, k2, _, _, k3 = cam.dist
-    return r * (1 + k1 * r**2 + k2 * r**4 + k3 * r**6)
+    return float(distort_normalized(np.array([r, 0.0]), cam.dist)[0])
 
 
 def unit(M: np.ndarray) -> np.ndarray:
