@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -129,6 +131,17 @@ def test_torch_backend_is_differentiable(ring3):
     y = torch.tensor(maps, requires_grad=True)
     epipolar_fusion(y, cams, A, reduce="max").square().sum().backward()
     assert torch.isfinite(y.grad).all() and (y.grad != 0).any()
+
+
+def test_input_checks_do_not_touch_the_autograd_graph(ring3):
+    # the finite/range checks read the input's extremes; on a tensor that requires grad
+    # they must neither warn nor add to its graph
+    maps, A, cams = ring3
+    y = torch.tensor(maps, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = epipolar_fusion(y, cams, A, backend="torch")
+    assert out.requires_grad and out.grad_fn is not None
 
 
 # ---------------------------------------------------------------------- what fusion does
