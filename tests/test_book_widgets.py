@@ -67,6 +67,7 @@ def test_moving_the_psm_n_slider_redraws_readable_views(drawn):
     assert [n for n, _ in drawn] == [slider.value]
     slider.value = 16                                      # what dragging the slider does
     assert [n for n, _ in drawn] == [8, 16]
+    assert len(namespace["out"].outputs) == 1              # the new figure replaces the old
     limits = []
     for n_bins, fig in drawn:
         assert f"N = {n_bins}: bins {2000 / (n_bins - 1):.0f} mm apart" in fig.get_suptitle()
